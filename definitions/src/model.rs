@@ -1,0 +1,309 @@
+//! The immutable process model the engine executes.
+//!
+//! A [`Process`] is an arena: every flow node of the process and of its embedded sub-processes
+//! lives in one `Vec<Node>`, addressed by [`NodeIdx`]; sequence flows live in one `Vec<Flow>`,
+//! addressed by [`FlowIdx`]. A node inside a sub-process names it as its `parent`. Models are built
+//! only by the parser and never change afterwards: fields are private, getters borrow.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::Position;
+use crate::expr::Expression;
+
+/// The key of a process definition: the BPMN process `id`. Deploying the same key again makes a
+/// new version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefinitionKey(String);
+
+impl DefinitionKey {
+    /// Wraps a process id.
+    pub fn new(key: impl Into<String>) -> Self {
+        DefinitionKey(key.into())
+    }
+    /// The key as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DefinitionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Index of a node in [`Process::nodes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeIdx(pub u32);
+
+/// Index of a flow in [`Process::flows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowIdx(pub u32);
+
+/// Who may work a user task. Read from motcua's namespace, Camunda 7 or Zeebe attributes, and
+/// inherited from the task's lane when the task names nobody itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assignment {
+    /// A fixed assignee (user id), if any.
+    pub assignee: Option<String>,
+    /// Candidate groups (e.g. `mot-cua`, `tu-phap`).
+    pub candidate_groups: Vec<String>,
+    /// Candidate users.
+    pub candidate_users: Vec<String>,
+    /// The agency (tenant / routing unit) the task belongs to, if named.
+    pub agency: Option<String>,
+}
+
+/// A user task's own data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserTask {
+    /// Who may work it.
+    pub assignment: Assignment,
+    /// The form shown to the worker (`formKey` or Zeebe `formId`), if any.
+    pub form_key: Option<String>,
+    /// Service level in working days (motcua `slaWorkingDays`), if any.
+    pub sla_working_days: Option<f64>,
+}
+
+/// What a node is and the data that kind needs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A none start event (of the process or of a sub-process).
+    StartEvent,
+    /// A none end event, or a terminate end event when `terminate` is set.
+    EndEvent {
+        /// Terminate end event: ends every token of its (sub-)process.
+        terminate: bool,
+    },
+    /// A user task: waits in a task queue until a person completes it.
+    UserTask(UserTask),
+    /// A service task done by an external worker that fetches jobs of `topic`.
+    ServiceTask {
+        /// The external-worker topic.
+        topic: String,
+        /// How many attempts a job gets before an incident (default 3).
+        retries: u32,
+    },
+    /// A manual task: done outside the system, passed through at once.
+    ManualTask,
+    /// An abstract task: passed through at once.
+    Task,
+    /// Exclusive gateway: the first flow (document order) whose condition holds, else the default.
+    ExclusiveGateway {
+        /// The default flow.
+        default: Option<FlowIdx>,
+    },
+    /// Parallel gateway: forks to every outgoing flow; joins waiting for every incoming flow.
+    ParallelGateway,
+    /// Inclusive gateway: forks to every flow whose condition holds (else the default); joins
+    /// waiting only for tokens that can still arrive.
+    InclusiveGateway {
+        /// The default flow.
+        default: Option<FlowIdx>,
+    },
+    /// An embedded sub-process with its own none start event.
+    SubProcess {
+        /// The sub-process's none start event.
+        start: NodeIdx,
+    },
+}
+
+impl NodeKind {
+    /// The BPMN element name of this kind (e.g. `userTask`).
+    pub fn element_name(&self) -> &'static str {
+        match self {
+            NodeKind::StartEvent => "startEvent",
+            NodeKind::EndEvent { .. } => "endEvent",
+            NodeKind::UserTask(_) => "userTask",
+            NodeKind::ServiceTask { .. } => "serviceTask",
+            NodeKind::ManualTask => "manualTask",
+            NodeKind::Task => "task",
+            NodeKind::ExclusiveGateway { .. } => "exclusiveGateway",
+            NodeKind::ParallelGateway => "parallelGateway",
+            NodeKind::InclusiveGateway { .. } => "inclusiveGateway",
+            NodeKind::SubProcess { .. } => "subProcess",
+        }
+    }
+}
+
+/// A flow node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The BPMN id.
+    pub id: String,
+    /// The label drawn in the modeler, if any.
+    pub name: Option<String>,
+    /// Kind and kind-specific data.
+    pub kind: NodeKind,
+    /// The sub-process that contains this node (`None` at process level).
+    pub parent: Option<NodeIdx>,
+    /// Incoming sequence flows.
+    pub incoming: Vec<FlowIdx>,
+    /// Outgoing sequence flows, in document order.
+    pub outgoing: Vec<FlowIdx>,
+    /// The lane the node is drawn in, if any (index into [`Process::lanes`]).
+    pub lane: Option<usize>,
+    /// Where the element starts in the file.
+    pub position: Position,
+}
+
+impl Node {
+    /// The name if drawn, else the id: what people see.
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// A sequence flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    /// The BPMN id.
+    pub id: String,
+    /// The label, if any.
+    pub name: Option<String>,
+    /// Source node.
+    pub source: NodeIdx,
+    /// Target node.
+    pub target: NodeIdx,
+    /// Condition, if any (FEEL or Camunda 7 `${...}`).
+    pub condition: Option<Expression>,
+    /// Where the element starts in the file.
+    pub position: Position,
+}
+
+/// A lane: names an agency and/or candidate groups for the tasks drawn in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lane {
+    /// The BPMN id.
+    pub id: String,
+    /// The label.
+    pub name: Option<String>,
+    /// Assignment inherited by user tasks of this lane that name nobody themselves.
+    pub assignment: Assignment,
+}
+
+/// A validated, immutable process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    key: DefinitionKey,
+    name: Option<String>,
+    nodes: Vec<Node>,
+    flows: Vec<Flow>,
+    lanes: Vec<Lane>,
+    start: NodeIdx,
+    sla_working_days: Option<f64>,
+    agency: Option<String>,
+    by_id: HashMap<String, NodeIdx>,
+    flow_by_id: HashMap<String, FlowIdx>,
+}
+
+impl Process {
+    /// Builds a process from its parts. Used by the parser; `start` must be the process-level
+    /// none start event. Validation is separate ([`crate::validate`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        key: DefinitionKey,
+        name: Option<String>,
+        nodes: Vec<Node>,
+        flows: Vec<Flow>,
+        lanes: Vec<Lane>,
+        start: NodeIdx,
+        sla_working_days: Option<f64>,
+        agency: Option<String>,
+    ) -> Self {
+        let by_id = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), NodeIdx(i as u32)))
+            .collect();
+        let flow_by_id = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), FlowIdx(i as u32)))
+            .collect();
+        Process {
+            key,
+            name,
+            nodes,
+            flows,
+            lanes,
+            start,
+            sla_working_days,
+            agency,
+            by_id,
+            flow_by_id,
+        }
+    }
+
+    /// The definition key (process id).
+    pub fn key(&self) -> &DefinitionKey {
+        &self.key
+    }
+    /// The process name, if drawn.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    /// Every node, sub-process contents included.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+    /// Every sequence flow.
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+    /// The lanes.
+    pub fn lanes(&self) -> &[Lane] {
+        &self.lanes
+    }
+    /// The process-level none start event.
+    pub fn start(&self) -> NodeIdx {
+        self.start
+    }
+    /// The process SLA in working days (motcua `slaWorkingDays`), if any.
+    pub fn sla_working_days(&self) -> Option<f64> {
+        self.sla_working_days
+    }
+    /// The agency owning the process (motcua `agency`), if any.
+    pub fn agency(&self) -> Option<&str> {
+        self.agency.as_deref()
+    }
+    /// A node by index.
+    pub fn node(&self, idx: NodeIdx) -> &Node {
+        &self.nodes[idx.0 as usize]
+    }
+    /// A flow by index.
+    pub fn flow(&self, idx: FlowIdx) -> &Flow {
+        &self.flows[idx.0 as usize]
+    }
+    /// A node by BPMN id.
+    pub fn node_by_id(&self, id: &str) -> Option<NodeIdx> {
+        self.by_id.get(id).copied()
+    }
+    /// A flow by BPMN id.
+    pub fn flow_by_id(&self, id: &str) -> Option<FlowIdx> {
+        self.flow_by_id.get(id).copied()
+    }
+    /// The effective assignment of a user task: its own, else its lane's.
+    pub fn assignment(&self, idx: NodeIdx) -> Option<Assignment> {
+        let node = self.node(idx);
+        let NodeKind::UserTask(task) = &node.kind else {
+            return None;
+        };
+        let mut a = task.assignment.clone();
+        if let Some(lane) = node.lane.and_then(|l| self.lanes.get(l)) {
+            if a.assignee.is_none() && a.candidate_groups.is_empty() && a.candidate_users.is_empty()
+            {
+                a.assignee = lane.assignment.assignee.clone();
+                a.candidate_groups = lane.assignment.candidate_groups.clone();
+                a.candidate_users = lane.assignment.candidate_users.clone();
+            }
+            if a.agency.is_none() {
+                a.agency = lane.assignment.agency.clone();
+            }
+        }
+        if a.agency.is_none() {
+            a.agency = self.agency.clone();
+        }
+        Some(a)
+    }
+}

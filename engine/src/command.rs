@@ -1,0 +1,183 @@
+//! Commands on an instance and the effects a step asks the store to write beside the state.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::event::Event;
+use crate::ids::{InstanceId, JobId, TaskId};
+use crate::state::InstanceState;
+
+/// A command on an existing instance. Starting an instance is [`crate::step::start`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+#[must_use]
+pub enum Command {
+    /// Take a task: it becomes the user's.
+    Claim {
+        /// The task.
+        task: TaskId,
+        /// The user taking it.
+        user: String,
+    },
+    /// Give a claimed task back to its candidate groups.
+    Unclaim {
+        /// The task.
+        task: TaskId,
+    },
+    /// Complete a task with variables.
+    Complete {
+        /// The task.
+        task: TaskId,
+        /// Variables to set.
+        variables: Map<String, Value>,
+    },
+    /// An external worker finished a job.
+    CompleteJob {
+        /// The job.
+        job: JobId,
+        /// Variables to set.
+        variables: Map<String, Value>,
+    },
+    /// An external worker failed a job.
+    FailJob {
+        /// The job.
+        job: JobId,
+        /// What went wrong.
+        error: String,
+        /// Attempts left as the worker sees it; `None` takes one off.
+        retries: Option<u32>,
+    },
+    /// Cancel the whole instance.
+    Cancel {
+        /// Why, for the journal.
+        reason: Option<String>,
+    },
+}
+
+/// A user task as the queue (a projection table) shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// Task id.
+    pub id: TaskId,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The definition key.
+    pub definition_key: String,
+    /// The node id.
+    pub node: String,
+    /// The node's label.
+    pub name: String,
+    /// Assignee, if any.
+    pub assignee: Option<String>,
+    /// Candidate groups.
+    pub candidate_groups: Vec<String>,
+    /// Candidate users.
+    pub candidate_users: Vec<String>,
+    /// The agency, if any.
+    pub agency: Option<String>,
+    /// The form, if any.
+    pub form_key: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An external-worker job as its table shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// Job id.
+    pub id: JobId,
+    /// The instance.
+    pub instance: InstanceId,
+    /// The node id.
+    pub node: String,
+    /// Worker topic.
+    pub topic: String,
+    /// Attempts left.
+    pub retries: u32,
+    /// Not to be fetched before.
+    pub due_at: DateTime<Utc>,
+}
+
+/// How a task or job left its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Closed {
+    /// Done.
+    Completed,
+    /// Ended without being done (terminate, cancel).
+    Cancelled,
+}
+
+impl Closed {
+    /// `completed` or `cancelled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closed::Completed => "completed",
+            Closed::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A change to a projection table, written in the same transaction as the state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Put a task in the queue.
+    TaskCreated(TaskRecord),
+    /// Set or clear a task's assignee.
+    TaskAssigned {
+        /// The task.
+        task: TaskId,
+        /// The new assignee.
+        assignee: Option<String>,
+    },
+    /// Take a task out of the queue.
+    TaskClosed {
+        /// The task.
+        task: TaskId,
+        /// How.
+        how: Closed,
+    },
+    /// Create a job.
+    JobCreated(JobRecord),
+    /// A job failed: release its lock, set retries and when it may run again.
+    JobRetry {
+        /// The job.
+        job: JobId,
+        /// Attempts left.
+        retries: u32,
+        /// Not before.
+        due_at: DateTime<Utc>,
+        /// The error.
+        error: String,
+    },
+    /// Retries ran out.
+    IncidentRaised {
+        /// The job.
+        job: JobId,
+        /// The node.
+        node: String,
+        /// The error.
+        message: String,
+    },
+    /// Remove a job.
+    JobClosed {
+        /// The job.
+        job: JobId,
+        /// How.
+        how: Closed,
+    },
+}
+
+/// What a step produced: the new state, the journal events and the projection effects. The store
+/// writes all three in one transaction, or nothing.
+#[derive(Debug, Clone, PartialEq)]
+#[must_use]
+pub struct Transition {
+    /// The new state (version already incremented).
+    pub state: InstanceState,
+    /// New journal events, in order.
+    pub events: Vec<Event>,
+    /// Projection changes.
+    pub effects: Vec<Effect>,
+}

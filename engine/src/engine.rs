@@ -1,0 +1,559 @@
+//! The engine facade: deploy, start, command, query. It loads state, runs the pure step and has
+//! the store commit the result; it adds idempotency keys, the definition cache and the clock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Duration, Utc};
+use motcua_definitions::{Diagnostics, Process};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::command::{Command, Effect, JobRecord, Transition};
+use crate::error::EngineError;
+use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
+use crate::state::{InstanceState, InstanceStatus};
+use crate::step;
+use crate::store::{
+    Commit, DefinitionRecord, Deployed, IdempotencyRecord, IncidentRow, JournalEntry,
+    NewDefinition, Store, StoreError, TaskQuery, TaskRow,
+};
+
+/// One BPMN file to deploy.
+#[derive(Debug, Clone)]
+pub struct DeployFile {
+    /// File name, used in diagnostics and stored with the definition.
+    pub name: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Who sends a command and under which idempotency key.
+#[derive(Debug, Clone, Default)]
+pub struct CommandOptions {
+    /// The acting user, recorded in the journal.
+    pub actor: Option<String>,
+    /// A retried command with the same key returns the first answer and changes nothing.
+    pub idempotency_key: Option<String>,
+}
+
+impl CommandOptions {
+    /// Options with an actor.
+    pub fn by(actor: impl Into<String>) -> Self {
+        CommandOptions {
+            actor: Some(actor.into()),
+            idempotency_key: None,
+        }
+    }
+
+    /// Adds an idempotency key.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+}
+
+/// What to start.
+#[derive(Debug, Clone, Default)]
+pub struct StartInstance {
+    /// Definition key.
+    pub key: String,
+    /// A version, or the latest.
+    pub version: Option<i32>,
+    /// The caller's key (e.g. the dossier code).
+    pub business_key: Option<String>,
+    /// Start variables.
+    pub variables: Map<String, Value>,
+}
+
+/// The answer to a command (and what a retry with the same idempotency key returns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its status after the command.
+    pub status: InstanceStatus,
+    /// Its version after the command.
+    pub version: i64,
+    /// Tasks this command created.
+    pub tasks: Vec<TaskId>,
+    /// Jobs this command created.
+    pub jobs: Vec<JobId>,
+}
+
+/// A job fetched by an external worker, with the instance's variables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedJob {
+    /// The job.
+    pub job: JobRecord,
+    /// The instance's variables at fetch time.
+    pub variables: Map<String, Value>,
+    /// The lock lasts until then.
+    pub lock_expires_at: DateTime<Utc>,
+}
+
+/// The engine over a store.
+pub struct Engine<S: Store> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    models: RwLock<HashMap<(String, i32), Arc<Process>>>,
+}
+
+fn fingerprint(value: &Value) -> String {
+    let digest = Sha256::digest(value.to_string().as_bytes());
+    hex(&digest)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl<S: Store> Engine<S> {
+    /// An engine over `store` reading time from `clock`.
+    pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
+        Engine {
+            store,
+            clock,
+            models: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The current time of the engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    // ---- definitions ----------------------------------------------------------------------
+
+    /// Deploys BPMN files atomically: every file is parsed and validated first; if any has a
+    /// problem, nothing is stored and every diagnostic of every file is returned.
+    pub async fn deploy(
+        &self,
+        name: &str,
+        files: &[DeployFile],
+    ) -> Result<Vec<Deployed>, EngineError> {
+        if files.is_empty() {
+            return Err(EngineError::Invalid("a deployment needs at least one BPMN file".into()));
+        }
+        let mut diagnostics = Vec::new();
+        let mut new = Vec::new();
+        let mut parsed = Vec::new();
+        for file in files {
+            match motcua_definitions::load(&file.name, &file.bytes) {
+                Err(Diagnostics(mut d)) => diagnostics.append(&mut d),
+                Ok(processes) => {
+                    let xml = match String::from_utf8(file.bytes.clone()) {
+                        Ok(x) => x,
+                        Err(_) => {
+                            return Err(EngineError::Invalid(format!(
+                                "{}: the file is not UTF-8 text",
+                                file.name
+                            )))
+                        }
+                    };
+                    let checksum = hex(&Sha256::digest(&file.bytes));
+                    for p in processes {
+                        if new.iter().any(|n: &NewDefinition| n.key == p.key().as_str()) {
+                            return Err(EngineError::Invalid(format!(
+                                "process '{}' is in this deployment twice",
+                                p.key()
+                            )));
+                        }
+                        new.push(NewDefinition {
+                            key: p.key().as_str().to_owned(),
+                            name: p.name().map(str::to_owned),
+                            resource: file.name.clone(),
+                            checksum: checksum.clone(),
+                            xml: xml.clone(),
+                        });
+                        parsed.push(p);
+                    }
+                }
+            }
+        }
+        if !diagnostics.is_empty() {
+            return Err(EngineError::Deploy(Diagnostics(diagnostics)));
+        }
+        let deployed = self.store.deploy(name, &new, self.clock.now()).await?;
+        if let Ok(mut cache) = self.models.write() {
+            for (d, p) in deployed.iter().zip(parsed) {
+                cache
+                    .entry((d.definition.key.clone(), d.definition.version))
+                    .or_insert_with(|| Arc::new(p));
+            }
+        }
+        Ok(deployed)
+    }
+
+    /// Every definition version.
+    pub async fn definitions(&self) -> Result<Vec<DefinitionRecord>, EngineError> {
+        Ok(self.store.definitions().await?)
+    }
+
+    /// A definition's record and XML (a version, or the latest).
+    pub async fn definition(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<(DefinitionRecord, String), EngineError> {
+        self.store
+            .definition(key, version)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "definition",
+                id: match version {
+                    Some(v) => format!("{key} v{v}"),
+                    None => key.to_owned(),
+                },
+            })
+    }
+
+    /// The parsed model of a definition version, from the cache or parsed once.
+    pub async fn model(&self, def: &DefinitionRef) -> Result<Arc<Process>, EngineError> {
+        let cache_key = (def.key.clone(), def.version);
+        if let Some(p) = self.models.read().ok().and_then(|c| c.get(&cache_key).cloned()) {
+            return Ok(p);
+        }
+        let (record, xml) = self.definition(&def.key, Some(def.version)).await?;
+        let processes = motcua_definitions::load(&record.resource, xml.as_bytes())
+            .map_err(|d| EngineError::Fatal(format!("stored definition {def} no longer loads: {d}")))?;
+        let process = processes
+            .into_iter()
+            .find(|p| p.key().as_str() == def.key)
+            .ok_or_else(|| EngineError::Fatal(format!("stored definition {def} lost its process")))?;
+        let process = Arc::new(process);
+        if let Ok(mut cache) = self.models.write() {
+            cache.insert(cache_key, process.clone());
+        }
+        Ok(process)
+    }
+
+    // ---- commands -------------------------------------------------------------------------
+
+    /// Starts an instance.
+    pub async fn start(
+        &self,
+        request: StartInstance,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let print = json!({
+            "op": "start",
+            "key": request.key,
+            "version": request.version,
+            "business_key": request.business_key,
+            "variables": request.variables,
+        });
+        if let Some(previous) = self.replay_answer(&options, &print).await? {
+            return Ok(previous);
+        }
+        let (record, _) = self.definition(&request.key, request.version).await?;
+        let def = DefinitionRef {
+            key: record.key,
+            version: record.version,
+        };
+        let model = self.model(&def).await?;
+        let now = self.clock.now();
+        let transition = step::start(
+            &model,
+            def,
+            InstanceId::new_v7(),
+            request.business_key,
+            request.variables,
+            now,
+        )?;
+        self.commit(None, transition, &options, &print, now).await
+    }
+
+    /// Applies a command to an instance.
+    pub async fn execute(
+        &self,
+        instance: InstanceId,
+        command: Command,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let print = json!({ "op": "execute", "instance": instance, "command": command });
+        if let Some(previous) = self.replay_answer(&options, &print).await? {
+            return Ok(previous);
+        }
+        let state = self.instance(instance).await?;
+        let model = self.model(&state.definition).await?;
+        let expected = state.version;
+        let now = self.clock.now();
+        let transition = step::apply(&model, state, &command, now)?;
+        self.commit(Some(expected), transition, &options, &print, now)
+            .await
+    }
+
+    /// Claims a task for `user`.
+    pub async fn claim(
+        &self,
+        task: TaskId,
+        user: &str,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        let command = Command::Claim {
+            task,
+            user: user.to_owned(),
+        };
+        self.execute(instance, command, options).await
+    }
+
+    /// Releases a claim.
+    pub async fn unclaim(
+        &self,
+        task: TaskId,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        self.execute(instance, Command::Unclaim { task }, options).await
+    }
+
+    /// Completes a task with variables.
+    pub async fn complete(
+        &self,
+        task: TaskId,
+        variables: Map<String, Value>,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        self.execute(instance, Command::Complete { task, variables }, options)
+            .await
+    }
+
+    /// Cancels an instance.
+    pub async fn cancel(
+        &self,
+        instance: InstanceId,
+        reason: Option<String>,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        self.execute(instance, Command::Cancel { reason }, options)
+            .await
+    }
+
+    /// Locks up to `max` due jobs of `topic` for `worker` for `lock_for`.
+    pub async fn fetch_and_lock(
+        &self,
+        topic: &str,
+        worker: &str,
+        max: u32,
+        lock_for: Duration,
+    ) -> Result<Vec<FetchedJob>, EngineError> {
+        let now = self.clock.now();
+        let locked = self
+            .store
+            .lock_jobs(topic, worker, max, now, now + lock_for)
+            .await?;
+        let mut out = Vec::with_capacity(locked.len());
+        for job in locked {
+            let variables = self
+                .store
+                .instance(job.record.instance)
+                .await?
+                .map(|i| i.state.variables)
+                .unwrap_or_default();
+            out.push(FetchedJob {
+                job: job.record,
+                variables,
+                lock_expires_at: job.lock_expires_at,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn locked_job_instance(&self, job: JobId, worker: &str) -> Result<InstanceId, EngineError> {
+        let (instance, owner) = self
+            .store
+            .job_instance(job, self.clock.now())
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "job",
+                id: job.to_string(),
+            })?;
+        match owner {
+            Some(o) if o == worker => Ok(instance),
+            Some(o) => Err(EngineError::Conflict(format!(
+                "job {job} is locked by worker '{o}', not '{worker}'"
+            ))),
+            None => Err(EngineError::Conflict(format!(
+                "job {job} is not locked by worker '{worker}' (its lock expired or it was never fetched): fetch and lock it first"
+            ))),
+        }
+    }
+
+    /// An external worker completes a job it holds.
+    pub async fn complete_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        variables: Map<String, Value>,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.locked_job_instance(job, worker).await?;
+        self.execute(instance, Command::CompleteJob { job, variables }, options)
+            .await
+    }
+
+    /// An external worker reports a failure of a job it holds.
+    pub async fn fail_job(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        retries: Option<u32>,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.locked_job_instance(job, worker).await?;
+        let command = Command::FailJob {
+            job,
+            error: error.to_owned(),
+            retries,
+        };
+        self.execute(instance, command, options).await
+    }
+
+    // ---- queries --------------------------------------------------------------------------
+
+    /// An instance's state.
+    pub async fn instance(&self, id: InstanceId) -> Result<InstanceState, EngineError> {
+        self.store
+            .instance(id)
+            .await?
+            .map(|s| s.state)
+            .ok_or_else(|| EngineError::NotFound {
+                what: "instance",
+                id: id.to_string(),
+            })
+    }
+
+    /// An instance's journal.
+    pub async fn journal(&self, id: InstanceId) -> Result<Vec<JournalEntry>, EngineError> {
+        self.instance(id).await?;
+        Ok(self.store.journal(id).await?)
+    }
+
+    /// Lists tasks.
+    pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, EngineError> {
+        Ok(self.store.tasks(query).await?)
+    }
+
+    /// One task.
+    pub async fn task(&self, id: TaskId) -> Result<TaskRow, EngineError> {
+        self.store.task(id).await?.ok_or_else(|| EngineError::NotFound {
+            what: "task",
+            id: id.to_string(),
+        })
+    }
+
+    /// Open incidents.
+    pub async fn incidents(&self) -> Result<Vec<IncidentRow>, EngineError> {
+        Ok(self.store.incidents().await?)
+    }
+
+    // ---- internals ------------------------------------------------------------------------
+
+    async fn task_instance(&self, task: TaskId) -> Result<InstanceId, EngineError> {
+        self.store
+            .task_instance(task)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "task",
+                id: task.to_string(),
+            })
+    }
+
+    /// The first answer to this idempotency key, if the command was already done.
+    async fn replay_answer(
+        &self,
+        options: &CommandOptions,
+        print: &Value,
+    ) -> Result<Option<Outcome>, EngineError> {
+        let Some(key) = &options.idempotency_key else {
+            return Ok(None);
+        };
+        let Some((recorded, response)) = self.store.idempotent(key).await? else {
+            return Ok(None);
+        };
+        if recorded != fingerprint(print) {
+            return Err(EngineError::Conflict(format!(
+                "idempotency key '{key}' was already used for a different command"
+            )));
+        }
+        serde_json::from_value(response)
+            .map(Some)
+            .map_err(|e| EngineError::Fatal(format!("stored answer for key '{key}' is corrupt: {e}")))
+    }
+
+    async fn commit(
+        &self,
+        expected_version: Option<i64>,
+        transition: Transition,
+        options: &CommandOptions,
+        print: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, EngineError> {
+        let outcome = Outcome {
+            instance: transition.state.id,
+            status: transition.state.status,
+            version: transition.state.version,
+            tasks: transition
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::TaskCreated(t) => Some(t.id),
+                    _ => None,
+                })
+                .collect(),
+            jobs: transition
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::JobCreated(j) => Some(j.id),
+                    _ => None,
+                })
+                .collect(),
+        };
+        if transition.events.is_empty() && transition.effects.is_empty() {
+            return Ok(outcome);
+        }
+        let idempotency = match &options.idempotency_key {
+            None => None,
+            Some(key) => Some(IdempotencyRecord {
+                key: key.clone(),
+                fingerprint: fingerprint(print),
+                response: serde_json::to_value(&outcome)
+                    .map_err(|e| EngineError::Fatal(e.to_string()))?,
+            }),
+        };
+        let commit = Commit {
+            expected_version,
+            state: &transition.state,
+            events: &transition.events,
+            effects: &transition.effects,
+            actor: options.actor.as_deref(),
+            at: now,
+            idempotency,
+        };
+        match self.store.commit(commit).await {
+            Ok(()) => Ok(outcome),
+            // A concurrent retry with the same key won the race: answer as it did.
+            Err(StoreError::Duplicate(_)) if options.idempotency_key.is_some() => {
+                match self.replay_answer(options, print).await? {
+                    Some(previous) => Ok(previous),
+                    None => Err(EngineError::Conflict(
+                        "a concurrent command changed the same data; re-read and try again".into(),
+                    )),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The engine's one error type. Callers match on the variant: `Conflict` (retry after re-reading),
+//! `NotFound`, `Rejected` (the command is wrong for this state or these variables), `Deploy` (a
+//! BPMN file was refused, with every diagnostic), `Invalid` (bad input), `Fatal` (a bug or a
+//! broken database: report it).
+
+use motcua_definitions::Diagnostics;
+
+use crate::step::StepError;
+use crate::store::StoreError;
+
+/// Everything that can go wrong in an engine call.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Nothing with that id (or key) exists.
+    #[error("{what} '{id}' was not found")]
+    NotFound {
+        /// What was looked for (`task`, `instance`, `definition`, ...).
+        what: &'static str,
+        /// The id or key given.
+        id: String,
+    },
+    /// Another command changed the same thing first, or the thing is no longer in a state that
+    /// accepts this command. Nothing was changed.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The command does not fit the process (e.g. no gateway flow matched). Nothing was changed.
+    #[error("{0}")]
+    Rejected(String),
+    /// A BPMN file was refused; every diagnostic is inside.
+    #[error("deployment refused:\n{0}")]
+    Deploy(Diagnostics),
+    /// Bad input (e.g. an empty deployment).
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// A state the engine cannot explain: the definition and the state disagree, or stored data
+    /// is corrupt.
+    #[error("fatal: {0}")]
+    Fatal(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StepError> for EngineError {
+    fn from(e: StepError) -> Self {
+        match e {
+            StepError::InstanceEnded { .. }
+            | StepError::TaskNotOpen(_)
+            | StepError::JobNotOpen(_)
+            | StepError::ClaimedByOther { .. } => EngineError::Conflict(e.to_string()),
+            StepError::NoFlowTaken { .. } | StepError::Condition { .. } => {
+                EngineError::Rejected(e.to_string())
+            }
+            StepError::Nondeterminism(_) => EngineError::Fatal(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::VersionConflict => EngineError::Conflict(
+                "the instance was changed by another command; re-read it and try again".into(),
+            ),
+            other => EngineError::Store(other),
+        }
+    }
+}

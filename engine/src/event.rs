@@ -1,0 +1,161 @@
+//! Journal events: every change to an instance, in order. History, audit and statistics are read
+//! from them, and replaying an instance's commands must reproduce them exactly.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{JobId, TaskId};
+
+/// One change to a variable: before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariableChange {
+    /// Variable name.
+    pub name: String,
+    /// The value before (absent if new).
+    pub before: Option<Value>,
+    /// The value after.
+    pub after: Value,
+}
+
+/// A journal event. Stored as `kind` plus the JSON of its fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// The instance started.
+    InstanceStarted {
+        /// Definition key.
+        definition_key: String,
+        /// Definition version.
+        version: i32,
+        /// The business key, if given.
+        business_key: Option<String>,
+    },
+    /// Variables were set (by the start, a task or a job completion).
+    VariablesChanged {
+        /// Each changed variable, before and after.
+        changes: Vec<VariableChange>,
+    },
+    /// A token entered a node.
+    ActivityEntered {
+        /// Node id.
+        node: String,
+        /// BPMN element name (e.g. `userTask`).
+        element: String,
+    },
+    /// A token left a node.
+    ActivityCompleted {
+        /// Node id.
+        node: String,
+    },
+    /// A waiting activity was ended without completing (terminate or cancel).
+    ActivityCancelled {
+        /// Node id.
+        node: String,
+    },
+    /// A gateway chose its outgoing flows.
+    GatewayDecided {
+        /// Gateway id.
+        node: String,
+        /// Flow ids taken.
+        flows: Vec<String>,
+    },
+    /// A user task was put in a queue.
+    TaskCreated {
+        /// Task id.
+        task: TaskId,
+        /// Node id.
+        node: String,
+    },
+    /// A user task was claimed.
+    TaskClaimed {
+        /// Task id.
+        task: TaskId,
+        /// The new assignee.
+        assignee: String,
+    },
+    /// A claim was released.
+    TaskUnclaimed {
+        /// Task id.
+        task: TaskId,
+        /// Who had it.
+        previous: String,
+    },
+    /// A user task was completed.
+    TaskCompleted {
+        /// Task id.
+        task: TaskId,
+        /// Node id.
+        node: String,
+        /// Variables submitted with the completion.
+        variables: Map<String, Value>,
+    },
+    /// A job for an external worker was created.
+    JobCreated {
+        /// Job id.
+        job: JobId,
+        /// Node id.
+        node: String,
+        /// Worker topic.
+        topic: String,
+    },
+    /// An external worker completed a job.
+    JobCompleted {
+        /// Job id.
+        job: JobId,
+        /// Node id.
+        node: String,
+        /// Variables returned by the worker.
+        variables: Map<String, Value>,
+    },
+    /// An external worker reported a failure.
+    JobFailed {
+        /// Job id.
+        job: JobId,
+        /// Node id.
+        node: String,
+        /// The worker's message.
+        error: String,
+        /// Attempts left.
+        retries: u32,
+    },
+    /// Retries ran out: a person must look.
+    IncidentRaised {
+        /// Job id.
+        job: JobId,
+        /// Node id.
+        node: String,
+        /// The last error.
+        message: String,
+    },
+    /// Every token ended.
+    InstanceCompleted,
+    /// A person cancelled the instance.
+    InstanceCancelled {
+        /// Why.
+        reason: Option<String>,
+    },
+}
+
+impl Event {
+    /// The `kind` stored in the journal (`task_completed`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::InstanceStarted { .. } => "instance_started",
+            Event::VariablesChanged { .. } => "variables_changed",
+            Event::ActivityEntered { .. } => "activity_entered",
+            Event::ActivityCompleted { .. } => "activity_completed",
+            Event::ActivityCancelled { .. } => "activity_cancelled",
+            Event::GatewayDecided { .. } => "gateway_decided",
+            Event::TaskCreated { .. } => "task_created",
+            Event::TaskClaimed { .. } => "task_claimed",
+            Event::TaskUnclaimed { .. } => "task_unclaimed",
+            Event::TaskCompleted { .. } => "task_completed",
+            Event::JobCreated { .. } => "job_created",
+            Event::JobCompleted { .. } => "job_completed",
+            Event::JobFailed { .. } => "job_failed",
+            Event::IncidentRaised { .. } => "incident_raised",
+            Event::InstanceCompleted => "instance_completed",
+            Event::InstanceCancelled { .. } => "instance_cancelled",
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Newtype identifiers: never a bare `Uuid` or `String` across crate boundaries.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// Wraps a UUID.
+            pub fn from_uuid(id: Uuid) -> Self {
+                $name(id)
+            }
+            /// The UUID inside.
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Uuid::parse_str(s.trim()).map($name).map_err(|_| IdError {
+                    what: $prefix,
+                    text: s.to_owned(),
+                })
+            }
+        }
+    };
+}
+
+/// Text that is not a valid identifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}' is not a valid {what} id (expected a UUID such as 0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d)")]
+pub struct IdError {
+    what: &'static str,
+    text: String,
+}
+
+uuid_id!(
+    /// A process instance (for a procedure: the dossier's process).
+    InstanceId,
+    "instance"
+);
+uuid_id!(
+    /// A user task in a queue.
+    TaskId,
+    "task"
+);
+uuid_id!(
+    /// A job: an external-worker job now, timers and retries later.
+    JobId,
+    "job"
+);
+
+impl InstanceId {
+    /// A new, time-ordered id (UUID v7: new rows land at the end of the primary-key index).
+    pub fn new_v7() -> Self {
+        InstanceId(Uuid::now_v7())
+    }
+
+    /// The id of the `n`-th task of this instance. Derived, not random, so that replaying an
+    /// instance's commands yields the same ids.
+    pub fn task_id(&self, n: u32) -> TaskId {
+        TaskId(Uuid::new_v5(&self.0, format!("task/{n}").as_bytes()))
+    }
+
+    /// The id of the `n`-th job of this instance (derived like [`InstanceId::task_id`]).
+    pub fn job_id(&self, n: u32) -> JobId {
+        JobId(Uuid::new_v5(&self.0, format!("job/{n}").as_bytes()))
+    }
+}
+
+/// A deployed definition version: `(key, version)`, e.g. `dang-ky-khai-sinh` v2.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DefinitionRef {
+    /// The process id.
+    pub key: String,
+    /// The version, from 1.
+    pub version: i32,
+}
+
+impl fmt::Display for DefinitionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} v{}", self.key, self.version)
+    }
+}

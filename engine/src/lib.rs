@@ -1,0 +1,28 @@
+//! motcua's durable execution engine.
+//!
+//! - [`step`]: the pure step function `(state, command, now) -> (state, events, effects)`; no I/O.
+//! - [`store`]: the [`store::Store`] trait and its SQLite backend; one transaction per command.
+//! - [`engine`]: the facade tying them together with idempotency keys, optimistic concurrency,
+//!   the definition cache and the [`clock::Clock`].
+//!
+//! This crate knows BPMN only through `motcua-definitions`; it knows nothing of HTTP or the CLI.
+
+pub mod clock;
+pub mod command;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod state;
+pub mod step;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use command::{Command, Effect, Transition};
+pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};
+pub use error::EngineError;
+pub use event::Event;
+pub use ids::{DefinitionRef, InstanceId, JobId, TaskId};
+pub use state::{InstanceState, InstanceStatus};
+pub use store::sqlite::{Durability, SqliteConfig, SqliteStore};
+pub use store::{Store, StoreError, TaskQuery};

@@ -1,0 +1,116 @@
+//! An instance's live state: one row per instance, O(active tokens), never O(history).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceStatus {
+    /// Has tokens that wait.
+    Active,
+    /// Every token reached an end (or a terminate end event ended it).
+    Completed,
+    /// Cancelled by a person.
+    Cancelled,
+}
+
+impl InstanceStatus {
+    /// The status as stored and shown (`active`, `completed`, `cancelled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Active => "active",
+            InstanceStatus::Completed => "completed",
+            InstanceStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What a waiting token waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "wait", rename_all = "snake_case")]
+pub enum Wait {
+    /// A person to complete a user task.
+    UserTask {
+        /// The task in the queue.
+        task: TaskId,
+        /// Who claimed it, if anyone.
+        assignee: Option<String>,
+    },
+    /// An external worker to complete a job.
+    Job {
+        /// The job.
+        job: JobId,
+        /// Attempts left.
+        retries: u32,
+        /// Set when retries ran out: a person must look.
+        incident: bool,
+    },
+    /// The other branches of a joining gateway.
+    Join {
+        /// The sequence flow this token arrived by.
+        flow: String,
+    },
+    /// The tokens of the embedded sub-process this token entered (their `parent` is this token).
+    SubProcess,
+}
+
+/// A token resting at a node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Unique within the instance.
+    pub id: u32,
+    /// The BPMN id of the node it rests at.
+    pub node: String,
+    /// The token waiting at the enclosing sub-process node, if inside one.
+    pub parent: Option<u32>,
+    /// What it waits for.
+    #[serde(flatten)]
+    pub wait: Wait,
+}
+
+/// The whole live state of one instance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceState {
+    /// The instance.
+    pub id: InstanceId,
+    /// The definition version it runs on (until explicitly migrated).
+    pub definition: DefinitionRef,
+    /// The caller's key (e.g. a dossier code), if any.
+    pub business_key: Option<String>,
+    /// Active, completed or cancelled.
+    pub status: InstanceStatus,
+    /// Process variables.
+    pub variables: Map<String, Value>,
+    /// Waiting tokens.
+    pub tokens: Vec<Token>,
+    /// Counter for token, task and job numbers; ids derive from it deterministically.
+    pub next_id: u32,
+    /// Optimistic-concurrency version: every committed command adds one.
+    pub version: i64,
+    /// Sequence number of the last journal event.
+    pub journal_seq: i64,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it completed or was cancelled.
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl InstanceState {
+    /// The token waiting at a task, if the task is open.
+    pub fn task_token(&self, task: TaskId) -> Option<&Token> {
+        self.tokens
+            .iter()
+            .find(|t| matches!(&t.wait, Wait::UserTask { task: id, .. } if *id == task))
+    }
+
+    /// The token waiting for a job, if the job is open.
+    pub fn job_token(&self, job: JobId) -> Option<&Token> {
+        self.tokens
+            .iter()
+            .find(|t| matches!(&t.wait, Wait::Job { job: id, .. } if *id == job))
+    }
+}

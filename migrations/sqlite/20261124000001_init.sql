@@ -1,0 +1,112 @@
+-- motcua schema, SQLite dialect. Times are RFC 3339 text in UTC; ids are UUID text.
+
+CREATE TABLE deployments (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    deployed_at TEXT NOT NULL
+);
+
+-- One row per definition version; a definition never changes once stored.
+CREATE TABLE definitions (
+    key           TEXT    NOT NULL,
+    version       INTEGER NOT NULL,
+    name          TEXT,
+    resource      TEXT    NOT NULL,
+    checksum      TEXT    NOT NULL,
+    xml           TEXT    NOT NULL,
+    deployment_id TEXT    NOT NULL REFERENCES deployments (id),
+    deployed_at   TEXT    NOT NULL,
+    PRIMARY KEY (key, version)
+);
+
+-- An instance's live state is one row: tokens, variables, version (optimistic concurrency).
+CREATE TABLE instances (
+    id                 TEXT PRIMARY KEY,
+    definition_key     TEXT    NOT NULL,
+    definition_version INTEGER NOT NULL,
+    business_key       TEXT,
+    status             TEXT    NOT NULL,
+    version            INTEGER NOT NULL,
+    state              TEXT    NOT NULL,
+    started_at         TEXT    NOT NULL,
+    ended_at           TEXT,
+    updated_at         TEXT    NOT NULL
+);
+CREATE INDEX instances_business_key ON instances (business_key) WHERE business_key IS NOT NULL;
+CREATE INDEX instances_status ON instances (status, started_at);
+
+-- The journal: append-only, every change of every instance, in order.
+CREATE TABLE journal (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    kind        TEXT    NOT NULL,
+    actor       TEXT,
+    at          TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    UNIQUE (instance_id, seq)
+);
+
+-- The task queue: a projection of instance state, written in the same transaction.
+CREATE TABLE tasks (
+    id               TEXT PRIMARY KEY,
+    instance_id      TEXT NOT NULL,
+    definition_key   TEXT NOT NULL,
+    node_id          TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    assignee         TEXT,
+    candidate_groups TEXT NOT NULL,
+    candidate_users  TEXT NOT NULL,
+    agency           TEXT,
+    form_key         TEXT,
+    state            TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    closed_at        TEXT
+);
+CREATE INDEX tasks_open ON tasks (created_at, id) WHERE state = 'open';
+CREATE INDEX tasks_open_assignee ON tasks (assignee, created_at, id) WHERE state = 'open';
+CREATE INDEX tasks_instance ON tasks (instance_id, created_at);
+
+-- Who may work an open task; rows are removed when the task closes.
+CREATE TABLE task_candidates (
+    kind    TEXT NOT NULL, -- 'group' or 'user'
+    name    TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    PRIMARY KEY (kind, name, task_id)
+) WITHOUT ROWID;
+CREATE INDEX task_candidates_task ON task_candidates (task_id);
+
+-- Jobs are rows with a due time and a lease.
+CREATE TABLE jobs (
+    id              TEXT PRIMARY KEY,
+    instance_id     TEXT    NOT NULL,
+    node_id         TEXT    NOT NULL,
+    topic           TEXT    NOT NULL,
+    state           TEXT    NOT NULL, -- open, incident, completed, cancelled
+    retries         INTEGER NOT NULL,
+    due_at          TEXT    NOT NULL,
+    lock_owner      TEXT,
+    lock_expires_at TEXT,
+    last_error      TEXT,
+    created_at      TEXT    NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (topic, due_at) WHERE state = 'open';
+CREATE INDEX jobs_instance ON jobs (instance_id);
+
+CREATE TABLE incidents (
+    job_id      TEXT PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    node_id     TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    resolved_at TEXT
+);
+CREATE INDEX incidents_open ON incidents (created_at) WHERE resolved_at IS NULL;
+
+-- The first answer to each idempotency key.
+CREATE TABLE idempotency (
+    key         TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);

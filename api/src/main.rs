@@ -1,1 +1,28 @@
-fn main() {}
+//! `motcua`: the command line for process designers, civil servants, operators and auditors.
+//!
+//! A thin binary over the library crates: it parses arguments (clap), opens the store, calls the
+//! engine and prints a table for people or JSON for scripts. Errors are one clear sentence and a
+//! non-zero exit status.
+
+mod cli;
+mod commands;
+mod demo;
+mod output;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = commands::run(args).await {
+        eprintln!("lỗi / error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -140,7 +140,9 @@ impl<S: Store> Engine<S> {
         files: &[DeployFile],
     ) -> Result<Vec<Deployed>, EngineError> {
         if files.is_empty() {
-            return Err(EngineError::Invalid("a deployment needs at least one BPMN file".into()));
+            return Err(EngineError::Invalid(
+                "a deployment needs at least one BPMN file".into(),
+            ));
         }
         let mut diagnostics = Vec::new();
         let mut new = Vec::new();
@@ -160,7 +162,10 @@ impl<S: Store> Engine<S> {
                     };
                     let checksum = hex(&Sha256::digest(&file.bytes));
                     for p in processes {
-                        if new.iter().any(|n: &NewDefinition| n.key == p.key().as_str()) {
+                        if new
+                            .iter()
+                            .any(|n: &NewDefinition| n.key == p.key().as_str())
+                        {
                             return Err(EngineError::Invalid(format!(
                                 "process '{}' is in this deployment twice",
                                 p.key()
@@ -218,16 +223,25 @@ impl<S: Store> Engine<S> {
     /// The parsed model of a definition version, from the cache or parsed once.
     pub async fn model(&self, def: &DefinitionRef) -> Result<Arc<Process>, EngineError> {
         let cache_key = (def.key.clone(), def.version);
-        if let Some(p) = self.models.read().ok().and_then(|c| c.get(&cache_key).cloned()) {
+        if let Some(p) = self
+            .models
+            .read()
+            .ok()
+            .and_then(|c| c.get(&cache_key).cloned())
+        {
             return Ok(p);
         }
         let (record, xml) = self.definition(&def.key, Some(def.version)).await?;
-        let processes = motcua_definitions::load(&record.resource, xml.as_bytes())
-            .map_err(|d| EngineError::Fatal(format!("stored definition {def} no longer loads: {d}")))?;
+        let processes =
+            motcua_definitions::load(&record.resource, xml.as_bytes()).map_err(|d| {
+                EngineError::Fatal(format!("stored definition {def} no longer loads: {d}"))
+            })?;
         let process = processes
             .into_iter()
             .find(|p| p.key().as_str() == def.key)
-            .ok_or_else(|| EngineError::Fatal(format!("stored definition {def} lost its process")))?;
+            .ok_or_else(|| {
+                EngineError::Fatal(format!("stored definition {def} lost its process"))
+            })?;
         let process = Arc::new(process);
         if let Ok(mut cache) = self.models.write() {
             cache.insert(cache_key, process.clone());
@@ -313,7 +327,8 @@ impl<S: Store> Engine<S> {
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
         let instance = self.task_instance(task).await?;
-        self.execute(instance, Command::Unclaim { task }, options).await
+        self.execute(instance, Command::Unclaim { task }, options)
+            .await
     }
 
     /// Completes a task with variables.
@@ -369,7 +384,11 @@ impl<S: Store> Engine<S> {
         Ok(out)
     }
 
-    async fn locked_job_instance(&self, job: JobId, worker: &str) -> Result<InstanceId, EngineError> {
+    async fn locked_job_instance(
+        &self,
+        job: JobId,
+        worker: &str,
+    ) -> Result<InstanceId, EngineError> {
         let (instance, owner) = self
             .store
             .job_instance(job, self.clock.now())
@@ -447,10 +466,13 @@ impl<S: Store> Engine<S> {
 
     /// One task.
     pub async fn task(&self, id: TaskId) -> Result<TaskRow, EngineError> {
-        self.store.task(id).await?.ok_or_else(|| EngineError::NotFound {
-            what: "task",
-            id: id.to_string(),
-        })
+        self.store
+            .task(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "task",
+                id: id.to_string(),
+            })
     }
 
     /// Open incidents.
@@ -487,9 +509,9 @@ impl<S: Store> Engine<S> {
                 "idempotency key '{key}' was already used for a different command"
             )));
         }
-        serde_json::from_value(response)
-            .map(Some)
-            .map_err(|e| EngineError::Fatal(format!("stored answer for key '{key}' is corrupt: {e}")))
+        serde_json::from_value(response).map(Some).map_err(|e| {
+            EngineError::Fatal(format!("stored answer for key '{key}' is corrupt: {e}"))
+        })
     }
 
     async fn commit(

@@ -48,7 +48,9 @@ pub enum StepError {
         assignee: String,
     },
     /// No outgoing flow of a gateway matched and it has no default flow.
-    #[error("no outgoing flow of gateway '{node}' matched the variables and it has no default flow")]
+    #[error(
+        "no outgoing flow of gateway '{node}' matched the variables and it has no default flow"
+    )]
     NoFlowTaken {
         /// The gateway.
         node: String,
@@ -64,7 +66,9 @@ pub enum StepError {
         message: String,
     },
     /// The state names a node the definition does not have: state and model disagree.
-    #[error("nondeterminism: the instance rests at node '{0}', which its definition does not have")]
+    #[error(
+        "nondeterminism: the instance rests at node '{0}', which its definition does not have"
+    )]
     Nondeterminism(String),
 }
 
@@ -292,7 +296,11 @@ impl<'m> Run<'m> {
         self.leave(token.id, node, token.parent)
     }
 
-    fn complete_job(&mut self, job: JobId, variables: &Map<String, Value>) -> Result<(), StepError> {
+    fn complete_job(
+        &mut self,
+        job: JobId,
+        variables: &Map<String, Value>,
+    ) -> Result<(), StepError> {
         let pos = self.job_position(job)?;
         let token = self.take_token(pos);
         let node = self.node_idx(&token.node)?;
@@ -371,21 +379,24 @@ impl<'m> Run<'m> {
     fn cancel_token(&mut self, token: Token) {
         match token.wait {
             Wait::UserTask { task, .. } => {
-                self.events.push(Event::ActivityCancelled { node: token.node });
+                self.events
+                    .push(Event::ActivityCancelled { node: token.node });
                 self.effects.push(Effect::TaskClosed {
                     task,
                     how: Closed::Cancelled,
                 });
             }
             Wait::Job { job, .. } => {
-                self.events.push(Event::ActivityCancelled { node: token.node });
+                self.events
+                    .push(Event::ActivityCancelled { node: token.node });
                 self.effects.push(Effect::JobClosed {
                     job,
                     how: Closed::Cancelled,
                 });
             }
             Wait::SubProcess => {
-                self.events.push(Event::ActivityCancelled { node: token.node });
+                self.events
+                    .push(Event::ActivityCancelled { node: token.node });
             }
             Wait::Join { .. } => {}
         }

@@ -193,7 +193,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<Deployed>, StoreError>> + Send;
 
     /// Every stored definition version, by key then version.
-    fn definitions(&self) -> impl Future<Output = Result<Vec<DefinitionRecord>, StoreError>> + Send;
+    fn definitions(&self)
+        -> impl Future<Output = Result<Vec<DefinitionRecord>, StoreError>> + Send;
 
     /// One definition's record and XML: the given version, or the latest.
     fn definition(

@@ -19,8 +19,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, IncidentRow, JournalEntry, LockedJob, NewDefinition,
-    Store, StoreError, StoredInstance, TaskQuery, TaskRow,
+    Commit, DefinitionRecord, Deployed, IncidentRow, JournalEntry, LockedJob, NewDefinition, Store,
+    StoreError, StoredInstance, TaskQuery, TaskRow,
 };
 use crate::command::{Effect, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
@@ -607,9 +607,11 @@ impl Store for SqliteStore {
         }
         if let Some(group) = &query.candidate_group {
             if query.include_closed {
-                q.push(" AND EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value = ")
-                    .push_bind(group)
-                    .push(")");
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value = ",
+                )
+                .push_bind(group)
+                .push(")");
             } else {
                 q.push(" AND t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = ")
                     .push_bind(group)
@@ -620,7 +622,8 @@ impl Store for SqliteStore {
             q.push(" AND t.assignee = ").push_bind(assignee);
         }
         if let Some(instance) = &query.instance {
-            q.push(" AND t.instance_id = ").push_bind(instance.to_string());
+            q.push(" AND t.instance_id = ")
+                .push_bind(instance.to_string());
         }
         q.push(" ORDER BY t.created_at, t.id LIMIT ")
             .push_bind(query.limit.unwrap_or(50).clamp(1, 1000) as i64)
@@ -704,7 +707,7 @@ impl Store for SqliteStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        jobs.sort_by(|a, b| (a.record.due_at, a.record.id).cmp(&(b.record.due_at, b.record.id)));
+        jobs.sort_by_key(|j| (j.record.due_at, j.record.id));
         Ok(jobs)
     }
 
@@ -731,4 +734,3 @@ impl Store for SqliteStore {
             .collect()
     }
 }
-

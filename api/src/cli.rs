@@ -1,0 +1,183 @@
+//! The command-line grammar (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+
+/// motcua — workflow engine for administrative procedures and leadership directives.
+#[derive(Debug, Parser)]
+#[command(name = "motcua", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL.
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_DATABASE_URL",
+        default_value = "sqlite://motcua.db"
+    )]
+    pub database: String,
+    /// SQLite durability: `full` syncs every commit to disk, `normal` only at checkpoints.
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_SQLITE_SYNC",
+        default_value = "full"
+    )]
+    pub sqlite_sync: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The acting user, recorded in the journal.
+    #[arg(long, global = true, env = "MOTCUA_USER")]
+    pub user: Option<String>,
+    /// Idempotency key: retrying a command with the same key returns the first answer.
+    #[arg(long, global = true)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Deploy BPMN files (all or nothing).
+    Deploy {
+        /// BPMN 2.0 files.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// A name for the deployment.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List deployed definitions and their versions.
+    Definitions,
+    /// Start an instance of a definition.
+    Start {
+        /// Definition key (the BPMN process id).
+        key: String,
+        /// A version (default: the latest).
+        #[arg(long)]
+        version: Option<i32>,
+        /// Business key, e.g. the dossier code.
+        #[arg(long)]
+        business_key: Option<String>,
+        /// Variables as name=value (value is JSON if it parses, else text).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// List tasks (open ones unless --all).
+    Tasks {
+        /// Tasks a member of this candidate group may work.
+        #[arg(long)]
+        group: Option<String>,
+        /// Tasks assigned to this user.
+        #[arg(long)]
+        assignee: Option<String>,
+        /// Tasks of this instance.
+        #[arg(long)]
+        instance: Option<String>,
+        /// Include completed and cancelled tasks.
+        #[arg(long)]
+        all: bool,
+        /// Page size.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Claim a task (as --user).
+    Claim {
+        /// Task id.
+        task: String,
+    },
+    /// Release a claimed task.
+    Unclaim {
+        /// Task id.
+        task: String,
+    },
+    /// Complete a task.
+    Complete {
+        /// Task id.
+        task: String,
+        /// Variables as name=value (value is JSON if it parses, else text).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Show an instance: status, waiting nodes, variables.
+    Instance {
+        /// Instance id.
+        id: String,
+    },
+    /// Show an instance's journal.
+    History {
+        /// Instance id.
+        id: String,
+    },
+    /// Cancel an instance.
+    Cancel {
+        /// Instance id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// External-worker jobs (service tasks).
+    #[command(subcommand)]
+    Jobs(JobsCmd),
+    /// Open incidents (jobs whose retries ran out).
+    Incidents,
+    /// Run the birth-registration procedure end to end on a fresh embedded database.
+    Demo {
+        /// Keep the demo database here instead of a fresh temporary file.
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCmd {
+    /// Fetch and lock due jobs of a topic.
+    Fetch {
+        /// Topic.
+        topic: String,
+        /// Worker id.
+        #[arg(long)]
+        worker: String,
+        /// At most this many.
+        #[arg(long, default_value_t = 10)]
+        max: u32,
+        /// Lock duration in seconds.
+        #[arg(long, default_value_t = 300)]
+        lock_seconds: i64,
+    },
+    /// Complete a locked job.
+    Complete {
+        /// Job id.
+        job: String,
+        /// Worker id (must hold the lock).
+        #[arg(long)]
+        worker: String,
+        /// Variables as name=value.
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+    },
+    /// Report a failure of a locked job.
+    Fail {
+        /// Job id.
+        job: String,
+        /// Worker id (must hold the lock).
+        #[arg(long)]
+        worker: String,
+        /// What went wrong.
+        #[arg(long)]
+        error: String,
+        /// Attempts left (default: one fewer).
+        #[arg(long)]
+        retries: Option<u32>,
+    },
+}

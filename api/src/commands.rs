@@ -1,0 +1,369 @@
+//! One function per CLI command: open the engine, call it, print the answer.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use chrono::Duration;
+use motcua_engine::store::TaskQuery;
+use motcua_engine::{
+    CommandOptions, DeployFile, Durability, Engine, InstanceId, JobId, SqliteConfig, SqliteStore,
+    StartInstance, SystemClock, TaskId,
+};
+use serde_json::{json, Map, Value};
+
+use crate::cli::{Cli, Cmd, Global, JobsCmd};
+use crate::output::{self, local, print_json, status_vi, table};
+
+/// Opens the engine on the configured database.
+pub async fn open(global: &Global) -> Result<Engine<SqliteStore>> {
+    let url = &global.database;
+    if !url.starts_with("sqlite:") {
+        bail!("only SQLite databases (sqlite://FILE) are supported yet, got '{url}'");
+    }
+    let mut config = SqliteConfig::new(url.clone());
+    config.durability = Durability::from_str(&global.sqlite_sync).map_err(anyhow::Error::msg)?;
+    let store = SqliteStore::open(&config)
+        .await
+        .with_context(|| format!("cannot open database {url}"))?;
+    Ok(Engine::new(store, Arc::new(SystemClock)))
+}
+
+/// Parses `name=value` pairs: the value is JSON when it parses as JSON, else text.
+pub fn parse_vars(pairs: &[String]) -> Result<Map<String, Value>> {
+    let mut vars = Map::new();
+    for pair in pairs {
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("variable '{pair}' must be written name=value");
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            bail!("variable '{pair}' has no name before '='");
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        vars.insert(name.to_owned(), value);
+    }
+    Ok(vars)
+}
+
+fn options(global: &Global) -> CommandOptions {
+    CommandOptions {
+        actor: global.user.clone(),
+        idempotency_key: global.idempotency_key.clone(),
+    }
+}
+
+fn task_id(s: &str) -> Result<TaskId> {
+    Ok(TaskId::from_str(s)?)
+}
+
+fn instance_id(s: &str) -> Result<InstanceId> {
+    Ok(InstanceId::from_str(s)?)
+}
+
+fn job_id(s: &str) -> Result<JobId> {
+    Ok(JobId::from_str(s)?)
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Cmd::Demo { keep } => crate::demo::run(keep, g.json).await,
+        Cmd::Deploy { files, name } => {
+            let engine = open(g).await?;
+            let mut loaded = Vec::with_capacity(files.len());
+            for path in &files {
+                let bytes = std::fs::read(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                loaded.push(DeployFile {
+                    name: path.display().to_string(),
+                    bytes,
+                });
+            }
+            let name = name.unwrap_or_else(|| loaded[0].name.clone());
+            let deployed = engine.deploy(&name, &loaded).await?;
+            if g.json {
+                let v: Vec<Value> = deployed
+                    .iter()
+                    .map(|d| {
+                        let mut j = output::definition_json(&d.definition);
+                        j["created"] = Value::Bool(d.created);
+                        j
+                    })
+                    .collect();
+                print_json(&Value::Array(v));
+            } else {
+                for d in &deployed {
+                    let what = if d.created {
+                        "deployed"
+                    } else {
+                        "unchanged, already"
+                    };
+                    println!(
+                        "{what} {} v{} ({})",
+                        d.definition.key,
+                        d.definition.version,
+                        d.definition.name.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(())
+        }
+        Cmd::Definitions => {
+            let engine = open(g).await?;
+            let defs = engine.definitions().await?;
+            if g.json {
+                print_json(&Value::Array(
+                    defs.iter().map(output::definition_json).collect(),
+                ));
+            } else {
+                let mut t = table(&["key", "version", "name", "file", "deployed"]);
+                for d in &defs {
+                    t.add_row(vec![
+                        d.key.clone(),
+                        d.version.to_string(),
+                        d.name.clone().unwrap_or_default(),
+                        d.resource.clone(),
+                        local(d.deployed_at),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(())
+        }
+        Cmd::Start {
+            key,
+            version,
+            business_key,
+            vars,
+        } => {
+            let engine = open(g).await?;
+            let request = StartInstance {
+                key,
+                version,
+                business_key,
+                variables: parse_vars(&vars)?,
+            };
+            let outcome = engine.start(request, options(g)).await?;
+            print_outcome(g, &outcome);
+            Ok(())
+        }
+        Cmd::Tasks {
+            group,
+            assignee,
+            instance,
+            all,
+            limit,
+            offset,
+        } => {
+            let engine = open(g).await?;
+            let query = TaskQuery {
+                candidate_group: group,
+                assignee,
+                instance: instance.as_deref().map(instance_id).transpose()?,
+                include_closed: all,
+                limit: Some(limit),
+                offset: Some(offset),
+            };
+            let tasks = engine.tasks(&query).await?;
+            if g.json {
+                print_json(&Value::Array(tasks.iter().map(output::task_json).collect()));
+            } else {
+                let mut t = table(&["task", "name", "groups", "assignee", "state", "created"]);
+                for task in &tasks {
+                    let r = &task.record;
+                    t.add_row(vec![
+                        r.id.to_string(),
+                        r.name.clone(),
+                        r.candidate_groups.join(", "),
+                        r.assignee.clone().unwrap_or_default(),
+                        status_vi(&task.state).to_owned(),
+                        local(r.created_at),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(())
+        }
+        Cmd::Claim { task } => {
+            let Some(user) = g.user.clone() else {
+                bail!("claim needs the user who takes the task: pass --user NAME (or set MOTCUA_USER)");
+            };
+            let engine = open(g).await?;
+            let outcome = engine.claim(task_id(&task)?, &user, options(g)).await?;
+            print_outcome(g, &outcome);
+            Ok(())
+        }
+        Cmd::Unclaim { task } => {
+            let engine = open(g).await?;
+            let outcome = engine.unclaim(task_id(&task)?, options(g)).await?;
+            print_outcome(g, &outcome);
+            Ok(())
+        }
+        Cmd::Complete { task, vars } => {
+            let engine = open(g).await?;
+            let outcome = engine
+                .complete(task_id(&task)?, parse_vars(&vars)?, options(g))
+                .await?;
+            print_outcome(g, &outcome);
+            Ok(())
+        }
+        Cmd::Cancel { id, reason } => {
+            let engine = open(g).await?;
+            let outcome = engine.cancel(instance_id(&id)?, reason, options(g)).await?;
+            print_outcome(g, &outcome);
+            Ok(())
+        }
+        Cmd::Instance { id } => {
+            let engine = open(g).await?;
+            let s = engine.instance(instance_id(&id)?).await?;
+            if g.json {
+                print_json(&output::instance_json(&s));
+            } else {
+                println!("instance  {}", s.id);
+                println!("process   {} v{}", s.definition.key, s.definition.version);
+                if let Some(b) = &s.business_key {
+                    println!("business  {b}");
+                }
+                println!(
+                    "status    {} ({})",
+                    s.status.as_str(),
+                    status_vi(s.status.as_str())
+                );
+                println!("version   {}", s.version);
+                println!("started   {}", local(s.started_at));
+                if let Some(e) = s.ended_at {
+                    println!("ended     {}", local(e));
+                }
+                let waiting: Vec<&str> = s.tokens.iter().map(|t| t.node.as_str()).collect();
+                println!("waiting   {}", waiting.join(", "));
+                println!(
+                    "variables {}",
+                    serde_json::to_string(&s.variables).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Cmd::History { id } => {
+            let engine = open(g).await?;
+            let entries = engine.journal(instance_id(&id)?).await?;
+            if g.json {
+                print_json(&Value::Array(
+                    entries.iter().map(output::journal_json).collect(),
+                ));
+            } else {
+                let mut t = table(&["#", "time", "actor", "event", "data"]);
+                for e in &entries {
+                    let mut data = serde_json::to_value(&e.event).unwrap_or(Value::Null);
+                    if let Value::Object(m) = &mut data {
+                        m.remove("kind");
+                    }
+                    t.add_row(vec![
+                        e.seq.to_string(),
+                        local(e.at),
+                        e.actor.clone().unwrap_or_default(),
+                        e.kind.clone(),
+                        data.to_string(),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(())
+        }
+        Cmd::Incidents => {
+            let engine = open(g).await?;
+            let incidents = engine.incidents().await?;
+            if g.json {
+                let v: Vec<Value> = incidents
+                    .iter()
+                    .map(|i| {
+                        json!({"job": i.job, "instance": i.instance, "node": i.node,
+                               "message": i.message, "createdAt": i.created_at})
+                    })
+                    .collect();
+                print_json(&Value::Array(v));
+            } else {
+                let mut t = table(&["job", "instance", "node", "message", "raised"]);
+                for i in &incidents {
+                    t.add_row(vec![
+                        i.job.to_string(),
+                        i.instance.to_string(),
+                        i.node.clone(),
+                        i.message.clone(),
+                        local(i.created_at),
+                    ]);
+                }
+                println!("{t}");
+            }
+            Ok(())
+        }
+        Cmd::Jobs(jobs) => run_jobs(g, jobs).await,
+    }
+}
+
+async fn run_jobs(g: &Global, cmd: JobsCmd) -> Result<()> {
+    let engine = open(g).await?;
+    match cmd {
+        JobsCmd::Fetch {
+            topic,
+            worker,
+            max,
+            lock_seconds,
+        } => {
+            if lock_seconds <= 0 {
+                bail!("--lock-seconds must be positive");
+            }
+            let jobs = engine
+                .fetch_and_lock(&topic, &worker, max, Duration::seconds(lock_seconds))
+                .await?;
+            let v: Vec<Value> = jobs
+                .iter()
+                .map(|j| {
+                    json!({"id": j.job.id, "instance": j.job.instance, "node": j.job.node,
+                           "topic": j.job.topic, "retries": j.job.retries,
+                           "lockExpiresAt": j.lock_expires_at, "variables": j.variables})
+                })
+                .collect();
+            print_json(&Value::Array(v));
+        }
+        JobsCmd::Complete { job, worker, vars } => {
+            let outcome = engine
+                .complete_job(job_id(&job)?, &worker, parse_vars(&vars)?, options(g))
+                .await?;
+            print_outcome(g, &outcome);
+        }
+        JobsCmd::Fail {
+            job,
+            worker,
+            error,
+            retries,
+        } => {
+            let outcome = engine
+                .fail_job(job_id(&job)?, &worker, &error, retries, options(g))
+                .await?;
+            print_outcome(g, &outcome);
+        }
+    }
+    Ok(())
+}
+
+fn print_outcome(g: &Global, o: &motcua_engine::Outcome) {
+    if g.json {
+        print_json(&output::outcome_json(o));
+        return;
+    }
+    println!(
+        "instance {} — {} ({}), version {}",
+        o.instance,
+        o.status.as_str(),
+        status_vi(o.status.as_str()),
+        o.version
+    );
+    for t in &o.tasks {
+        println!("new task {t}");
+    }
+    for j in &o.jobs {
+        println!("new job {j}");
+    }
+}

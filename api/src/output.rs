@@ -1,0 +1,112 @@
+//! Output for people (tables, Vietnamese labels, times in Asia/Ho_Chi_Minh) and for scripts
+//! (JSON). Engine types are converted here by hand: serialisation happens at the edge.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use motcua_engine::store::{DefinitionRecord, JournalEntry, TaskRow};
+use motcua_engine::{InstanceState, Outcome};
+use serde_json::{json, Value};
+
+/// Vietnam's offset: UTC+7 all year (no daylight saving).
+pub fn local(t: DateTime<Utc>) -> String {
+    match FixedOffset::east_opt(7 * 3600) {
+        Some(offset) => t
+            .with_timezone(&offset)
+            .format("%d/%m/%Y %H:%M:%S")
+            .to_string(),
+        None => t.format("%d/%m/%Y %H:%M:%S UTC").to_string(),
+    }
+}
+
+/// A table with motcua's style.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.iter().copied());
+    t
+}
+
+/// Prints JSON, pretty.
+pub fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    );
+}
+
+pub fn definition_json(d: &DefinitionRecord) -> Value {
+    json!({
+        "key": d.key,
+        "version": d.version,
+        "name": d.name,
+        "resource": d.resource,
+        "checksum": d.checksum,
+        "deployment": d.deployment,
+        "deployedAt": d.deployed_at,
+    })
+}
+
+pub fn task_json(t: &TaskRow) -> Value {
+    let r = &t.record;
+    json!({
+        "id": r.id,
+        "instance": r.instance,
+        "definitionKey": r.definition_key,
+        "node": r.node,
+        "name": r.name,
+        "assignee": r.assignee,
+        "candidateGroups": r.candidate_groups,
+        "candidateUsers": r.candidate_users,
+        "agency": r.agency,
+        "formKey": r.form_key,
+        "state": t.state,
+        "createdAt": r.created_at,
+        "closedAt": t.closed_at,
+    })
+}
+
+pub fn outcome_json(o: &Outcome) -> Value {
+    json!({
+        "instance": o.instance,
+        "status": o.status.as_str(),
+        "version": o.version,
+        "tasks": o.tasks,
+        "jobs": o.jobs,
+    })
+}
+
+pub fn instance_json(s: &InstanceState) -> Value {
+    json!({
+        "id": s.id,
+        "definitionKey": s.definition.key,
+        "definitionVersion": s.definition.version,
+        "businessKey": s.business_key,
+        "status": s.status.as_str(),
+        "version": s.version,
+        "startedAt": s.started_at,
+        "endedAt": s.ended_at,
+        "variables": s.variables,
+        "tokens": s.tokens,
+    })
+}
+
+pub fn journal_json(e: &JournalEntry) -> Value {
+    json!({
+        "seq": e.seq,
+        "kind": e.kind,
+        "actor": e.actor,
+        "at": e.at,
+        "event": e.event,
+    })
+}
+
+/// A status in Vietnamese.
+pub fn status_vi(status: &str) -> &'static str {
+    match status {
+        "active" => "đang xử lý",
+        "completed" => "hoàn thành",
+        "cancelled" => "đã hủy",
+        "open" => "đang chờ",
+        _ => "khác",
+    }
+}

@@ -1,0 +1,511 @@
+//! What the grammar collects while reading one `<process>`, and how it becomes a [`Process`].
+//!
+//! The grammar (`mod.rs`) fills builders with raw text (ids, references, attribute values in the
+//! three dialects); [`ProcessB::build`] resolves references to indexes, merges the dialects
+//! (motcua > Camunda 7 > Zeebe), parses conditions and reports what does not resolve.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::{Diagnostic, DiagnosticKind, Position};
+use crate::expr::Expression;
+use crate::model::{
+    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process, UserTask,
+};
+
+/// Index of the motcua dialect in the per-dialect arrays.
+pub(crate) const MOTCUA: usize = 0;
+/// Index of the Camunda 7 dialect.
+pub(crate) const CAMUNDA: usize = 1;
+/// Index of the Zeebe dialect.
+pub(crate) const ZEEBE: usize = 2;
+
+/// Builds a diagnostic.
+pub(crate) fn diag(
+    file: &str,
+    kind: DiagnosticKind,
+    element: &str,
+    id: Option<&str>,
+    position: Position,
+    message: impl Into<String>,
+) -> Diagnostic {
+    Diagnostic {
+        kind,
+        file: file.to_owned(),
+        element_id: id.filter(|i| !i.is_empty()).map(str::to_owned),
+        element: element.to_owned(),
+        position,
+        message: message.into(),
+    }
+}
+
+/// The executed flow-node elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    Start,
+    End,
+    User,
+    Service,
+    Manual,
+    Task,
+    Exclusive,
+    Parallel,
+    Inclusive,
+    Sub,
+}
+
+impl Tag {
+    /// The tag of a BPMN element name, if the engine executes it.
+    pub fn of(local: &str) -> Option<Tag> {
+        Some(match local {
+            "startEvent" => Tag::Start,
+            "endEvent" => Tag::End,
+            "userTask" => Tag::User,
+            "serviceTask" => Tag::Service,
+            "manualTask" => Tag::Manual,
+            "task" => Tag::Task,
+            "exclusiveGateway" => Tag::Exclusive,
+            "parallelGateway" => Tag::Parallel,
+            "inclusiveGateway" => Tag::Inclusive,
+            "subProcess" => Tag::Sub,
+            _ => return None,
+        })
+    }
+}
+
+/// A flow node as read.
+#[derive(Debug)]
+pub(crate) struct NodeB {
+    pub id: String,
+    pub name: Option<String>,
+    pub tag: Tag,
+    pub parent: Option<u32>,
+    pub position: Position,
+    pub terminate: bool,
+    /// Whether an event definition was already seen (start and end events).
+    pub has_event_definition: bool,
+    /// Whether something inside the node was refused (later checks of the node stay quiet).
+    pub refused_child: bool,
+    pub default: Option<String>,
+    /// Assignment per dialect: [motcua, camunda, zeebe].
+    pub assign: [Assignment; 3],
+    pub form: [Option<String>; 3],
+    pub sla: Option<f64>,
+    pub topic: [Option<String>; 3],
+    pub retries: [Option<u32>; 3],
+}
+
+impl NodeB {
+    pub fn new(
+        id: String,
+        name: Option<String>,
+        tag: Tag,
+        parent: Option<u32>,
+        p: Position,
+    ) -> Self {
+        NodeB {
+            id,
+            name,
+            tag,
+            parent,
+            position: p,
+            terminate: false,
+            has_event_definition: false,
+            refused_child: false,
+            default: None,
+            assign: Default::default(),
+            form: Default::default(),
+            sla: None,
+            topic: Default::default(),
+            retries: Default::default(),
+        }
+    }
+}
+
+/// A sequence flow as read.
+#[derive(Debug)]
+pub(crate) struct FlowB {
+    pub id: String,
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub target: Option<String>,
+    pub condition: Option<String>,
+    pub position: Position,
+}
+
+/// A lane as read.
+#[derive(Debug)]
+pub(crate) struct LaneB {
+    pub lane: Lane,
+    pub depth: u32,
+    pub refs: Vec<String>,
+}
+
+/// A process as read.
+#[derive(Debug, Default)]
+pub(crate) struct ProcessB {
+    pub id: String,
+    pub name: Option<String>,
+    pub position: Position,
+    pub executable: bool,
+    pub agency: Option<String>,
+    pub sla: Option<f64>,
+    /// Flow elements seen, refused ones included (decides whether a non-executable process is
+    /// deployed at all).
+    pub flow_elements: usize,
+    pub nodes: Vec<NodeB>,
+    pub flows: Vec<FlowB>,
+    pub lanes: Vec<LaneB>,
+    /// Ids of refused elements: flows and lane references to them are not reported again.
+    pub refused: HashSet<String>,
+    pub diags: Vec<Diagnostic>,
+}
+
+fn first<T: Clone>(values: &[Option<T>; 3]) -> Option<T> {
+    values.iter().flatten().next().cloned()
+}
+
+fn merge(a: &[Assignment; 3]) -> Assignment {
+    let pick = |f: fn(&Assignment) -> &Vec<String>| {
+        a.iter()
+            .map(f)
+            .find(|v| !v.is_empty())
+            .cloned()
+            .unwrap_or_default()
+    };
+    Assignment {
+        assignee: a.iter().find_map(|x| x.assignee.clone()),
+        candidate_groups: pick(|x| &x.candidate_groups),
+        candidate_users: pick(|x| &x.candidate_users),
+        agency: a.iter().find_map(|x| x.agency.clone()),
+    }
+}
+
+impl ProcessB {
+    /// Resolves references and builds the model; every problem goes to `self.diags`.
+    pub fn build(&mut self, file: &str) -> Option<Process> {
+        let mut node_ids: HashMap<&str, NodeIdx> = HashMap::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            node_ids.entry(n.id.as_str()).or_insert(NodeIdx(i as u32));
+        }
+
+        // Sequence flows: resolve both ends, parse the condition.
+        let mut flows = Vec::new();
+        let mut dropped: HashSet<&str> = HashSet::new();
+        for f in &self.flows {
+            let mut ends = [None, None];
+            for (slot, (attr, value)) in [("sourceRef", &f.source), ("targetRef", &f.target)]
+                .into_iter()
+                .enumerate()
+            {
+                match value.as_deref() {
+                    None | Some("") => self.diags.push(diag(
+                        file,
+                        DiagnosticKind::InvalidAttribute,
+                        "sequenceFlow",
+                        Some(&f.id),
+                        f.position,
+                        format!("the sequence flow has no {attr}: connect both of its ends"),
+                    )),
+                    Some(r) => match node_ids.get(r) {
+                        Some(idx) => ends[slot] = Some(*idx),
+                        None if self.refused.contains(r) => {}
+                        None => self.diags.push(diag(
+                            file,
+                            DiagnosticKind::DanglingFlow,
+                            "sequenceFlow",
+                            Some(&f.id),
+                            f.position,
+                            format!(
+                                "{attr} `{r}` names no flow node of process `{}`: connect the \
+                                 flow to an existing element or delete it",
+                                self.id
+                            ),
+                        )),
+                    },
+                }
+            }
+            let condition = match f.condition.as_deref() {
+                None => None,
+                Some(text) => match Expression::parse(text) {
+                    Ok(expr) => Some(expr),
+                    Err(e) => {
+                        self.diags.push(diag(
+                            file,
+                            DiagnosticKind::Expression,
+                            "sequenceFlow",
+                            Some(&f.id),
+                            f.position,
+                            format!(
+                                "the condition `{text}` does not parse: {} at character {}; \
+                                 write a FEEL expression such as `= amount > 100`",
+                                e.message,
+                                e.offset + 1
+                            ),
+                        ));
+                        None
+                    }
+                },
+            };
+            match ends {
+                [Some(source), Some(target)] => flows.push(Flow {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    source,
+                    target,
+                    condition,
+                    position: f.position,
+                }),
+                _ => {
+                    dropped.insert(f.id.as_str());
+                }
+            }
+        }
+        let flow_ids: HashMap<&str, FlowIdx> = flows
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.as_str(), FlowIdx(i as u32)))
+            .collect();
+
+        // Nodes: merge dialects, resolve defaults.
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        let mut diags = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let default = match n.default.as_deref() {
+                None | Some("") => None,
+                Some(d) => match flow_ids.get(d) {
+                    Some(idx) => Some(*idx),
+                    None => {
+                        if !dropped.contains(d) {
+                            diags.push(diag(
+                                file,
+                                DiagnosticKind::Gateway,
+                                n.tag_name(),
+                                Some(&n.id),
+                                n.position,
+                                format!(
+                                    "the default flow `{d}` does not exist: choose one of the \
+                                     gateway's outgoing flows as default"
+                                ),
+                            ));
+                        }
+                        None
+                    }
+                },
+            };
+            let kind = match n.tag {
+                Tag::Start => NodeKind::StartEvent,
+                Tag::End => NodeKind::EndEvent {
+                    terminate: n.terminate,
+                },
+                Tag::User => NodeKind::UserTask(UserTask {
+                    assignment: merge(&n.assign),
+                    form_key: first(&n.form),
+                    sla_working_days: n.sla,
+                }),
+                Tag::Service => match first(&n.topic) {
+                    Some(topic) => NodeKind::ServiceTask {
+                        topic,
+                        retries: first(&n.retries).unwrap_or(3),
+                    },
+                    None if n.refused_child => NodeKind::Task,
+                    None => {
+                        diags.push(diag(
+                            file,
+                            DiagnosticKind::InvalidAttribute,
+                            "serviceTask",
+                            Some(&n.id),
+                            n.position,
+                            "the service task names no external-worker topic: set \
+                             motcua:topic (or camunda:type=\"external\" with camunda:topic, or \
+                             a Zeebe task definition type)",
+                        ));
+                        NodeKind::Task
+                    }
+                },
+                Tag::Manual => NodeKind::ManualTask,
+                Tag::Task => NodeKind::Task,
+                Tag::Exclusive => NodeKind::ExclusiveGateway { default },
+                Tag::Parallel => NodeKind::ParallelGateway,
+                Tag::Inclusive => NodeKind::InclusiveGateway { default },
+                Tag::Sub => {
+                    let start = self
+                        .nodes
+                        .iter()
+                        .position(|c| c.tag == Tag::Start && c.parent == Some(i as u32))
+                        .unwrap_or(i);
+                    NodeKind::SubProcess {
+                        start: NodeIdx(start as u32),
+                    }
+                }
+            };
+            nodes.push(Node {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                kind,
+                parent: n.parent.map(NodeIdx),
+                incoming: Vec::new(),
+                outgoing: Vec::new(),
+                lane: None,
+                position: n.position,
+            });
+        }
+        self.diags.extend(diags);
+        for (i, f) in flows.iter().enumerate() {
+            if let Some(n) = nodes.get_mut(f.source.0 as usize) {
+                n.outgoing.push(FlowIdx(i as u32));
+            }
+            if let Some(n) = nodes.get_mut(f.target.0 as usize) {
+                n.incoming.push(FlowIdx(i as u32));
+            }
+        }
+
+        // Lanes: a node belongs to the innermost lane that names it.
+        let mut depth_of: Vec<Option<u32>> = vec![None; nodes.len()];
+        for (li, lane) in self.lanes.iter().enumerate() {
+            for r in &lane.refs {
+                let Some(idx) = node_ids.get(r.as_str()) else {
+                    // References to refused or non-executed elements (artifacts) are harmless.
+                    continue;
+                };
+                let slot = idx.0 as usize;
+                if depth_of[slot].is_none_or(|d| d <= lane.depth) {
+                    depth_of[slot] = Some(lane.depth);
+                    nodes[slot].lane = Some(li);
+                }
+            }
+        }
+
+        let start = nodes
+            .iter()
+            .position(|n| n.kind == NodeKind::StartEvent && n.parent.is_none());
+        let start = match start {
+            Some(s) => NodeIdx(s as u32),
+            None => {
+                self.diags.push(diag(
+                    file,
+                    DiagnosticKind::StartEvent,
+                    "process",
+                    Some(&self.id),
+                    self.position,
+                    "the process has no none start event: draw one start event (without a \
+                     trigger) where the procedure begins",
+                ));
+                NodeIdx(0)
+            }
+        };
+        if !self.diags.is_empty() {
+            return None;
+        }
+        Some(Process::new(
+            DefinitionKey::new(self.id.clone()),
+            self.name.clone(),
+            nodes,
+            flows,
+            self.lanes.iter().map(|l| l.lane.clone()).collect(),
+            start,
+            self.sla,
+            self.agency.clone(),
+        ))
+    }
+}
+
+impl NodeB {
+    fn tag_name(&self) -> &'static str {
+        match self.tag {
+            Tag::Start => "startEvent",
+            Tag::End => "endEvent",
+            Tag::User => "userTask",
+            Tag::Service => "serviceTask",
+            Tag::Manual => "manualTask",
+            Tag::Task => "task",
+            Tag::Exclusive => "exclusiveGateway",
+            Tag::Parallel => "parallelGateway",
+            Tag::Inclusive => "inclusiveGateway",
+            Tag::Sub => "subProcess",
+        }
+    }
+}
+
+/// Reads a list of names: `a, b`, or a static FEEL list `["a", "b"]` / `=["a","b"]`.
+pub(crate) fn parse_list(raw: &str) -> Result<Vec<String>, String> {
+    let text = raw.trim();
+    let (feel, text) = match text.strip_prefix('=') {
+        Some(rest) => (true, rest.trim()),
+        None => (false, text),
+    };
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let mut out = Vec::new();
+        for item in inner.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                continue;
+            }
+            match unquote(item) {
+                Some(s) => out.push(s.trim().to_owned()),
+                None => return Err(dynamic(raw)),
+            }
+        }
+        return Ok(out);
+    }
+    if feel || text.contains("${") || text.contains("#{") {
+        return match unquote(text) {
+            Some(s) if feel => Ok(split(s)),
+            _ => Err(dynamic(raw)),
+        };
+    }
+    Ok(split(text))
+}
+
+/// Reads one name (an assignee): plain text or a FEEL string literal `="x"`.
+pub(crate) fn parse_single(raw: &str) -> Result<Option<String>, String> {
+    let text = raw.trim();
+    let value = match text.strip_prefix('=') {
+        Some(rest) => unquote(rest.trim()).ok_or_else(|| dynamic(raw))?,
+        None if text.contains("${") || text.contains("#{") => return Err(dynamic(raw)),
+        None => text,
+    };
+    let value = value.trim();
+    Ok((!value.is_empty()).then(|| value.to_owned()))
+}
+
+/// Reads a number of working days: a non-negative decimal such as `2` or `0.5`.
+pub(crate) fn parse_days(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(d) if d.is_finite() && d >= 0.0 => Ok(d),
+        _ => Err(format!(
+            "`{raw}` is not a number of working days: write a non-negative decimal such as `2` \
+             or `0.5`"
+        )),
+    }
+}
+
+/// Reads a retry count: a whole number, optionally written as FEEL (`=3`).
+pub(crate) fn parse_retries(raw: &str) -> Result<u32, String> {
+    let text = raw.trim();
+    let text = text.strip_prefix('=').unwrap_or(text).trim();
+    text.parse::<u32>().map_err(|_| {
+        format!("`{raw}` is not a number of retries: write a whole number such as `3`")
+    })
+}
+
+fn split(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn unquote(text: &str) -> Option<&str> {
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
+        .filter(|t| !t.contains('"'))
+}
+
+fn dynamic(raw: &str) -> String {
+    format!(
+        "`{raw}` is an expression; assignments computed at run time are not supported yet: name \
+         the users or groups literally (e.g. `mot-cua, tu-phap`)"
+    )
+}

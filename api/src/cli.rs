@@ -83,8 +83,8 @@ pub enum Cmd {
         /// Include completed and cancelled tasks.
         #[arg(long)]
         all: bool,
-        /// Page size.
-        #[arg(long, default_value_t = 50)]
+        /// Page size (1 to 1000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
         /// Skip this many.
         #[arg(long, default_value_t = 0)]

@@ -2,7 +2,7 @@
 //! the store commit the result; it adds idempotency keys, the definition cache and the clock.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 use motcua_definitions::{Diagnostics, Process};
@@ -94,11 +94,22 @@ pub struct FetchedJob {
     pub lock_expires_at: DateTime<Utc>,
 }
 
+/// How many instance states and task→instance links the engine keeps in memory before it
+/// starts over. The caches only save reads: every write is checked against the database.
+const CACHE_LIMIT: usize = 50_000;
+
 /// The engine over a store.
+///
+/// It keeps three caches: parsed models by (key, version) (immutable); task → instance links
+/// (immutable); and the last state it committed for each active instance. A cached state may be
+/// stale when another engine node wrote since: the commit's version check then refuses it, and
+/// the command is run once more on the state read from the database.
 pub struct Engine<S: Store> {
     store: S,
     clock: Arc<dyn Clock>,
     models: RwLock<HashMap<(String, i32), Arc<Process>>>,
+    task_instances: Mutex<HashMap<TaskId, InstanceId>>,
+    states: Mutex<HashMap<InstanceId, InstanceState>>,
 }
 
 fn fingerprint(value: &Value) -> String {
@@ -117,6 +128,8 @@ impl<S: Store> Engine<S> {
             store,
             clock,
             models: RwLock::new(HashMap::new()),
+            task_instances: Mutex::new(HashMap::new()),
+            states: Mutex::new(HashMap::new()),
         }
     }
 
@@ -257,17 +270,29 @@ impl<S: Store> Engine<S> {
         request: StartInstance,
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
-        let print = json!({
-            "op": "start",
-            "key": request.key,
-            "version": request.version,
-            "business_key": request.business_key,
-            "variables": request.variables,
+        let print = options.idempotency_key.as_ref().map(|_| {
+            json!({
+                "op": "start",
+                "key": request.key,
+                "version": request.version,
+                "business_key": request.business_key,
+                "variables": request.variables,
+            })
         });
         if let Some(previous) = self.replay_answer(&options, &print).await? {
             return Ok(previous);
         }
-        let (record, _) = self.definition(&request.key, request.version).await?;
+        let record = self
+            .store
+            .definition_record(&request.key, request.version)
+            .await?
+            .ok_or_else(|| EngineError::NotFound {
+                what: "definition",
+                id: match request.version {
+                    Some(v) => format!("{} v{v}", request.key),
+                    None => request.key.clone(),
+                },
+            })?;
         let def = DefinitionRef {
             key: record.key,
             version: record.version,
@@ -292,16 +317,46 @@ impl<S: Store> Engine<S> {
         command: Command,
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
-        let print = json!({ "op": "execute", "instance": instance, "command": command });
+        let print = options
+            .idempotency_key
+            .as_ref()
+            .map(|_| json!({ "op": "execute", "instance": instance, "command": command }));
         if let Some(previous) = self.replay_answer(&options, &print).await? {
             return Ok(previous);
         }
-        let state = self.instance(instance).await?;
+        let cached = self.cached_state(instance);
+        let from_cache = cached.is_some();
+        let state = match cached {
+            Some(s) => s,
+            None => self.instance(instance).await?,
+        };
+        match self
+            .step_and_commit(state, &command, &options, &print)
+            .await
+        {
+            // The cached state may be stale (another node wrote): once more, from the database.
+            Err(_) if from_cache => {
+                self.forget_state(instance);
+                let state = self.instance(instance).await?;
+                self.step_and_commit(state, &command, &options, &print)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn step_and_commit(
+        &self,
+        state: InstanceState,
+        command: &Command,
+        options: &CommandOptions,
+        print: &Option<Value>,
+    ) -> Result<Outcome, EngineError> {
         let model = self.model(&state.definition).await?;
         let expected = state.version;
         let now = self.clock.now();
-        let transition = step::apply(&model, state, &command, now)?;
-        self.commit(Some(expected), transition, &options, &print, now)
+        let transition = step::apply(&model, state, command, now)?;
+        self.commit(Some(expected), transition, options, print, now)
             .await
     }
 
@@ -483,6 +538,14 @@ impl<S: Store> Engine<S> {
     // ---- internals ------------------------------------------------------------------------
 
     async fn task_instance(&self, task: TaskId) -> Result<InstanceId, EngineError> {
+        if let Some(id) = self
+            .task_instances
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&task).copied())
+        {
+            return Ok(id);
+        }
         self.store
             .task_instance(task)
             .await?
@@ -492,13 +555,55 @@ impl<S: Store> Engine<S> {
             })
     }
 
+    fn cached_state(&self, id: InstanceId) -> Option<InstanceState> {
+        self.states.lock().ok().and_then(|m| m.get(&id).cloned())
+    }
+
+    fn forget_state(&self, id: InstanceId) {
+        if let Ok(mut m) = self.states.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// Caches what a committed transition tells: the state of an active instance and the
+    /// instance of each new task.
+    fn remember(&self, transition: &Transition) {
+        let state = &transition.state;
+        if let Ok(mut m) = self.states.lock() {
+            if state.status == InstanceStatus::Active {
+                if m.len() >= CACHE_LIMIT {
+                    m.clear();
+                }
+                m.insert(state.id, state.clone());
+            } else {
+                m.remove(&state.id);
+            }
+        }
+        if let Ok(mut m) = self.task_instances.lock() {
+            for effect in &transition.effects {
+                match effect {
+                    Effect::TaskCreated(t) => {
+                        if m.len() >= CACHE_LIMIT {
+                            m.clear();
+                        }
+                        m.insert(t.id, t.instance);
+                    }
+                    Effect::TaskClosed { task, .. } => {
+                        m.remove(task);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
     /// The first answer to this idempotency key, if the command was already done.
     async fn replay_answer(
         &self,
         options: &CommandOptions,
-        print: &Value,
+        print: &Option<Value>,
     ) -> Result<Option<Outcome>, EngineError> {
-        let Some(key) = &options.idempotency_key else {
+        let (Some(key), Some(print)) = (&options.idempotency_key, print) else {
             return Ok(None);
         };
         let Some((recorded, response)) = self.store.idempotent(key).await? else {
@@ -519,7 +624,7 @@ impl<S: Store> Engine<S> {
         expected_version: Option<i64>,
         transition: Transition,
         options: &CommandOptions,
-        print: &Value,
+        print: &Option<Value>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EngineError> {
         let outcome = Outcome {
@@ -546,14 +651,14 @@ impl<S: Store> Engine<S> {
         if transition.events.is_empty() && transition.effects.is_empty() {
             return Ok(outcome);
         }
-        let idempotency = match &options.idempotency_key {
-            None => None,
-            Some(key) => Some(IdempotencyRecord {
+        let idempotency = match (&options.idempotency_key, print) {
+            (Some(key), Some(print)) => Some(IdempotencyRecord {
                 key: key.clone(),
                 fingerprint: fingerprint(print),
                 response: serde_json::to_value(&outcome)
                     .map_err(|e| EngineError::Fatal(e.to_string()))?,
             }),
+            _ => None,
         };
         let commit = Commit {
             expected_version,
@@ -565,7 +670,10 @@ impl<S: Store> Engine<S> {
             idempotency,
         };
         match self.store.commit(commit).await {
-            Ok(()) => Ok(outcome),
+            Ok(()) => {
+                self.remember(&transition);
+                Ok(outcome)
+            }
             // A concurrent retry with the same key won the race: answer as it did.
             Err(StoreError::Duplicate(_)) if options.idempotency_key.is_some() => {
                 match self.replay_answer(options, print).await? {

@@ -64,7 +64,8 @@ CREATE TABLE tasks (
     closed_at        TEXT
 );
 CREATE INDEX tasks_open ON tasks (created_at, id) WHERE state = 'open';
-CREATE INDEX tasks_open_assignee ON tasks (assignee, created_at, id) WHERE state = 'open';
+CREATE INDEX tasks_open_assignee ON tasks (assignee, created_at, id)
+    WHERE state = 'open' AND assignee IS NOT NULL;
 CREATE INDEX tasks_instance ON tasks (instance_id, created_at);
 
 -- Who may work an open task; rows are removed when the task closes.
@@ -75,6 +76,19 @@ CREATE TABLE task_candidates (
     PRIMARY KEY (kind, name, task_id)
 ) WITHOUT ROWID;
 CREATE INDEX task_candidates_task ON task_candidates (task_id);
+
+-- The candidate rows follow the task row, so a command writes one statement per task.
+CREATE TRIGGER tasks_candidates_insert AFTER INSERT ON tasks WHEN new.state = 'open'
+BEGIN
+    INSERT OR IGNORE INTO task_candidates (kind, name, task_id)
+        SELECT 'group', value, new.id FROM json_each(new.candidate_groups);
+    INSERT OR IGNORE INTO task_candidates (kind, name, task_id)
+        SELECT 'user', value, new.id FROM json_each(new.candidate_users);
+END;
+CREATE TRIGGER tasks_candidates_close AFTER UPDATE OF state ON tasks WHEN new.state <> 'open'
+BEGIN
+    DELETE FROM task_candidates WHERE task_id = new.id;
+END;
 
 -- Jobs are rows with a due time and a lease.
 CREATE TABLE jobs (

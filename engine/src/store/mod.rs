@@ -203,6 +203,13 @@ pub trait Store: Send + Sync + 'static {
         version: Option<i32>,
     ) -> impl Future<Output = Result<Option<(DefinitionRecord, String)>, StoreError>> + Send;
 
+    /// One definition's record without its XML: the given version, or the latest.
+    fn definition_record(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> impl Future<Output = Result<Option<DefinitionRecord>, StoreError>> + Send;
+
     /// An instance's state.
     fn instance(
         &self,

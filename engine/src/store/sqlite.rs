@@ -7,15 +7,16 @@
 //! loss. Either way a transaction is all or nothing.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
@@ -72,9 +73,13 @@ impl SqliteConfig {
 }
 
 /// A store on one SQLite file.
+///
+/// Reads go through a pool; commits go through one dedicated writer connection (SQLite has one
+/// writer at a time anyway), which saves a pool checkout per command.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
 }
 
 fn backend(e: sqlx::Error) -> StoreError {
@@ -110,17 +115,24 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            .statement_cache_capacity(512)
+            .pragma("wal_autocheckpoint", "8000")
+            .page_size(2048);
         let pool = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(backend)?;
         sqlx::migrate!("../migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))?;
-        Ok(SqliteStore { pool })
+        let writer = options.connect().await.map_err(backend)?;
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        })
     }
 
     /// The pool, for tests that inspect tables directly.
@@ -130,6 +142,10 @@ impl SqliteStore {
 
     /// Closes every connection (the WAL is checkpointed by the last one).
     pub async fn close(&self) {
+        let mut writer = self.writer.lock().await;
+        if let Err(e) = sqlx::query("PRAGMA optimize").execute(&mut *writer).await {
+            tracing::debug!("PRAGMA optimize on close: {e}");
+        }
         self.pool.close().await;
     }
 }
@@ -172,88 +188,65 @@ fn task_row(row: &SqliteRow) -> Result<TaskRow, StoreError> {
     })
 }
 
-async fn write_effect(
-    tx: &mut Transaction<'_, Sqlite>,
-    effect: &Effect,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+/// Rows of one multi-row journal INSERT (6 binds a row, well under SQLite's bind limit).
+const JOURNAL_ROWS_PER_INSERT: usize = 100;
+
+/// Appends one projection effect to the commit batch.
+fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateTime<Utc>) {
     match effect {
         Effect::TaskCreated(t) => {
             let id = t.id.to_string();
-            sqlx::query(
+            q.push(
                 "INSERT INTO tasks (id, instance_id, definition_key, node_id, name, assignee, \
-                 candidate_groups, candidate_users, agency, form_key, state, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?)",
-            )
-            .bind(&id)
-            .bind(t.instance.to_string())
-            .bind(&t.definition_key)
-            .bind(&t.node)
-            .bind(&t.name)
-            .bind(&t.assignee)
-            .bind(json_list(&t.candidate_groups))
-            .bind(json_list(&t.candidate_users))
-            .bind(&t.agency)
-            .bind(&t.form_key)
-            .bind(t.created_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            let candidates = t
-                .candidate_groups
-                .iter()
-                .map(|g| ("group", g))
-                .chain(t.candidate_users.iter().map(|u| ("user", u)));
-            for (kind, name) in candidates {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO task_candidates (kind, name, task_id) VALUES (?, ?, ?)",
-                )
-                .bind(kind)
-                .bind(name)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-            }
+                 candidate_groups, candidate_users, agency, form_key, state, created_at) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(id.clone())
+                .push_bind(t.instance.to_string())
+                .push_bind(t.definition_key.clone())
+                .push_bind(t.node.clone())
+                .push_bind(t.name.clone())
+                .push_bind(t.assignee.clone())
+                .push_bind(json_list(&t.candidate_groups))
+                .push_bind(json_list(&t.candidate_users))
+                .push_bind(t.agency.clone())
+                .push_bind(t.form_key.clone())
+                .push_bind("open")
+                .push_bind(t.created_at);
+            q.push(");\n");
         }
         Effect::TaskAssigned { task, assignee } => {
-            sqlx::query("UPDATE tasks SET assignee = ? WHERE id = ?")
-                .bind(assignee)
-                .bind(task.to_string())
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
+            q.push("UPDATE tasks SET assignee = ")
+                .push_bind(assignee.clone())
+                .push(" WHERE id = ")
+                .push_bind(task.to_string())
+                .push(";\n");
         }
         Effect::TaskClosed { task, how } => {
             let id = task.to_string();
-            sqlx::query("UPDATE tasks SET state = ?, closed_at = ? WHERE id = ?")
-                .bind(how.as_str())
-                .bind(at)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-            sqlx::query("DELETE FROM task_candidates WHERE task_id = ?")
-                .bind(&id)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
+            q.push("UPDATE tasks SET state = ")
+                .push_bind(how.as_str())
+                .push(", closed_at = ")
+                .push_bind(at)
+                .push(" WHERE id = ")
+                .push_bind(id)
+                .push(";\n");
         }
         Effect::JobCreated(j) => {
-            sqlx::query(
+            q.push(
                 "INSERT INTO jobs (id, instance_id, node_id, topic, state, retries, due_at, \
-                 created_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?)",
-            )
-            .bind(j.id.to_string())
-            .bind(j.instance.to_string())
-            .bind(&j.node)
-            .bind(&j.topic)
-            .bind(j.retries as i64)
-            .bind(j.due_at)
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
+                 created_at) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(j.id.to_string())
+                .push_bind(j.instance.to_string())
+                .push_bind(j.node.clone())
+                .push_bind(j.topic.clone())
+                .push_bind("open")
+                .push_bind(j.retries as i64)
+                .push_bind(j.due_at)
+                .push_bind(at);
+            q.push(");\n");
         }
         Effect::JobRetry {
             job,
@@ -261,156 +254,153 @@ async fn write_effect(
             due_at,
             error,
         } => {
-            sqlx::query(
-                "UPDATE jobs SET retries = ?, due_at = ?, last_error = ?, lock_owner = NULL, \
-                 lock_expires_at = NULL WHERE id = ?",
-            )
-            .bind(*retries as i64)
-            .bind(due_at)
-            .bind(error)
-            .bind(job.to_string())
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
+            q.push("UPDATE jobs SET retries = ")
+                .push_bind(*retries as i64)
+                .push(", due_at = ")
+                .push_bind(*due_at)
+                .push(", last_error = ")
+                .push_bind(error.clone())
+                .push(", lock_owner = NULL, lock_expires_at = NULL WHERE id = ")
+                .push_bind(job.to_string())
+                .push(";\n");
         }
         Effect::IncidentRaised { job, node, message } => {
             let id = job.to_string();
-            let instance: Option<String> =
-                sqlx::query_scalar("SELECT instance_id FROM jobs WHERE id = ?")
-                    .bind(&id)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(backend)?;
-            sqlx::query(
-                "UPDATE jobs SET state = 'incident', retries = 0, last_error = ?, \
-                 lock_owner = NULL, lock_expires_at = NULL WHERE id = ?",
-            )
-            .bind(message)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            sqlx::query(
-                "INSERT INTO incidents (job_id, instance_id, node_id, message, created_at) \
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET \
-                 message = excluded.message, created_at = excluded.created_at, resolved_at = NULL",
-            )
-            .bind(&id)
-            .bind(instance.unwrap_or_default())
-            .bind(node)
-            .bind(message)
-            .bind(at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
+            q.push("UPDATE jobs SET state = 'incident', retries = 0, last_error = ")
+                .push_bind(message.clone())
+                .push(", lock_owner = NULL, lock_expires_at = NULL WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\nINSERT INTO incidents (job_id, instance_id, node_id, message, created_at) SELECT ")
+                .push_bind(id.clone())
+                .push(", instance_id, ")
+                .push_bind(node.clone())
+                .push(", ")
+                .push_bind(message.clone())
+                .push(", ")
+                .push_bind(at)
+                .push(" FROM jobs WHERE id = ")
+                .push_bind(id)
+                .push(
+                    " ON CONFLICT (job_id) DO UPDATE SET message = excluded.message, \
+                     created_at = excluded.created_at, resolved_at = NULL;\n",
+                );
         }
         Effect::JobClosed { job, how } => {
             let id = job.to_string();
-            sqlx::query(
-                "UPDATE jobs SET state = ?, lock_owner = NULL, lock_expires_at = NULL WHERE id = ?",
-            )
-            .bind(how.as_str())
-            .bind(&id)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            sqlx::query(
-                "UPDATE incidents SET resolved_at = ? WHERE job_id = ? AND resolved_at IS NULL",
-            )
-            .bind(at)
-            .bind(&id)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
+            q.push("UPDATE jobs SET state = ")
+                .push_bind(how.as_str())
+                .push(", lock_owner = NULL, lock_expires_at = NULL WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\nUPDATE incidents SET resolved_at = ")
+                .push_bind(at)
+                .push(" WHERE job_id = ")
+                .push_bind(id)
+                .push(" AND resolved_at IS NULL;\n");
         }
     }
-    Ok(())
 }
 
-/// Rows of one multi-row journal INSERT (6 binds a row, well under SQLite's bind limit).
-const JOURNAL_ROWS_PER_INSERT: usize = 100;
-
-async fn commit_in(tx: &mut Transaction<'_, Sqlite>, c: &Commit<'_>) -> Result<(), StoreError> {
+/// Builds one command's whole write as ONE batch of statements, sent to SQLite in one round
+/// trip: `BEGIN IMMEDIATE; <instance>; <journal>; <effects>; <idempotency>; COMMIT`.
+///
+/// The version check cannot be read half-way through a batch, so it is made to fail loudly: the
+/// instance UPDATE sets `version` to NULL (refused by its NOT NULL constraint) when the stored
+/// version is not the expected one, and the journal's UNIQUE (instance_id, seq) refuses a second
+/// writer of the same sequence numbers. Either error stops the batch before COMMIT; the caller
+/// then rolls back.
+fn commit_batch(c: &Commit<'_>) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
     let state: &InstanceState = c.state;
     let id = state.id.to_string();
     let json = serde_json::to_string(state).map_err(|e| corrupt("state", e))?;
+    let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("BEGIN IMMEDIATE;\n");
     match c.expected_version {
         None => {
-            sqlx::query(
+            q.push(
                 "INSERT INTO instances (id, definition_key, definition_version, business_key, \
-                 status, version, state, started_at, ended_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&state.definition.key)
-            .bind(state.definition.version)
-            .bind(&state.business_key)
-            .bind(state.status.as_str())
-            .bind(state.version)
-            .bind(&json)
-            .bind(state.started_at)
-            .bind(state.ended_at)
-            .bind(c.at)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
+                 status, version, state, started_at, ended_at, updated_at) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(id.clone())
+                .push_bind(state.definition.key.clone())
+                .push_bind(state.definition.version)
+                .push_bind(state.business_key.clone())
+                .push_bind(state.status.as_str())
+                .push_bind(state.version)
+                .push_bind(json)
+                .push_bind(state.started_at)
+                .push_bind(state.ended_at)
+                .push_bind(c.at);
+            q.push(");\n");
         }
         Some(expected) => {
-            let done = sqlx::query(
-                "UPDATE instances SET status = ?, version = ?, state = ?, ended_at = ?, \
-                 updated_at = ? WHERE id = ? AND version = ?",
-            )
-            .bind(state.status.as_str())
-            .bind(state.version)
-            .bind(&json)
-            .bind(state.ended_at)
-            .bind(c.at)
-            .bind(&id)
-            .bind(expected)
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?;
-            if done.rows_affected() != 1 {
-                return Err(StoreError::VersionConflict);
-            }
+            q.push("UPDATE instances SET version = CASE WHEN version = ")
+                .push_bind(expected)
+                .push(" THEN ")
+                .push_bind(state.version)
+                .push(" END, status = ")
+                .push_bind(state.status.as_str())
+                .push(", state = ")
+                .push_bind(json)
+                .push(", ended_at = ")
+                .push_bind(state.ended_at)
+                .push(", updated_at = ")
+                .push_bind(c.at)
+                .push(" WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\n");
         }
     }
     let first_seq = state.journal_seq - c.events.len() as i64 + 1;
     for (chunk_no, chunk) in c.events.chunks(JOURNAL_ROWS_PER_INSERT).enumerate() {
-        let mut q: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO journal (instance_id, seq, kind, actor, at, data) ");
         let base = first_seq + (chunk_no * JOURNAL_ROWS_PER_INSERT) as i64;
         let mut rows = Vec::with_capacity(chunk.len());
         for (i, event) in chunk.iter().enumerate() {
             let data = serde_json::to_string(event).map_err(|e| corrupt("event", e))?;
             rows.push((base + i as i64, event.kind(), data));
         }
+        let actor = c.actor.map(str::to_owned);
+        q.push("INSERT INTO journal (instance_id, seq, kind, actor, at, data) ");
         q.push_values(rows, |mut b, (seq, kind, data)| {
-            b.push_bind(&id)
+            b.push_bind(id.clone())
                 .push_bind(seq)
                 .push_bind(kind)
-                .push_bind(c.actor)
+                .push_bind(actor.clone())
                 .push_bind(c.at)
                 .push_bind(data);
         });
-        q.build().execute(&mut **tx).await.map_err(backend)?;
+        q.push(";\n");
     }
     for effect in c.effects {
-        write_effect(tx, effect, c.at).await?;
+        push_effect(&mut q, effect, c.at);
     }
     if let Some(record) = &c.idempotency {
-        sqlx::query(
-            "INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&record.key)
-        .bind(&record.fingerprint)
-        .bind(record.response.to_string())
-        .bind(c.at)
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
+        q.push("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES (");
+        let mut v = q.separated(", ");
+        v.push_bind(record.key.clone())
+            .push_bind(record.fingerprint.clone())
+            .push_bind(record.response.to_string())
+            .push_bind(c.at);
+        q.push(");\n");
     }
-    Ok(())
+    q.push("COMMIT;");
+    Ok(q)
+}
+
+/// Maps a failed commit batch: a lost version race is a conflict, not a database failure.
+fn commit_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        let message = db.message();
+        if message.contains("instances.version") || message.contains("journal.instance_id") {
+            return StoreError::VersionConflict;
+        }
+        if message.contains("idempotency.key") {
+            return StoreError::Duplicate("idempotency key".into());
+        }
+        if message.contains("instances.id") {
+            return StoreError::Duplicate("instance id".into());
+        }
+    }
+    backend(e)
 }
 
 impl Store for SqliteStore {
@@ -524,6 +514,30 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn definition_record(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Option<DefinitionRecord>, StoreError> {
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at \
+                 FROM definitions WHERE key = ? AND version = ?",
+            )
+            .bind(key)
+            .bind(v),
+            None => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at \
+                 FROM definitions WHERE key = ? ORDER BY version DESC LIMIT 1",
+            )
+            .bind(key),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(definition_record).transpose()
+    }
+
     async fn instance(&self, id: InstanceId) -> Result<Option<StoredInstance>, StoreError> {
         let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = ?")
             .bind(id.to_string())
@@ -593,9 +607,28 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        commit_in(&mut tx, &commit).await?;
-        tx.commit().await.map_err(backend)
+        let mut batch = commit_batch(&commit)?;
+        let mut writer = self.writer.lock().await;
+        let mut retried = false;
+        loop {
+            match batch.build().execute(&mut *writer).await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    // After a failed batch the transaction may still be open (also when an
+                    // earlier caller went away mid-batch): roll it back before anything else.
+                    let open_before = e.to_string().contains("within a transaction");
+                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
+                        tracing::debug!("rollback after a failed commit: {rollback}");
+                    }
+                    if open_before && !retried {
+                        retried = true;
+                        batch = commit_batch(&commit)?;
+                        continue;
+                    }
+                    return Err(commit_error(e));
+                }
+            }
+        }
     }
 
     async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {

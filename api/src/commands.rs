@@ -13,7 +13,7 @@ use motcua_engine::{
 use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, Cmd, Global, JobsCmd};
-use crate::output::{self, local, print_json, status_vi, table};
+use crate::output::{self, local, print_json, say, status_vi, table};
 
 /// Opens the engine on the configured database.
 pub async fn open(global: &Global) -> Result<Engine<SqliteStore>> {
@@ -100,7 +100,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                     } else {
                         "unchanged, already"
                     };
-                    println!(
+                    say!(
                         "{what} {} v{} ({})",
                         d.definition.key,
                         d.definition.version,
@@ -128,7 +128,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         local(d.deployed_at),
                     ]);
                 }
-                println!("{t}");
+                say!("{t}");
             }
             Ok(())
         }
@@ -182,7 +182,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         local(r.created_at),
                     ]);
                 }
-                println!("{t}");
+                say!("{t}");
             }
             Ok(())
         }
@@ -221,24 +221,24 @@ pub async fn run(cli: Cli) -> Result<()> {
             if g.json {
                 print_json(&output::instance_json(&s));
             } else {
-                println!("instance  {}", s.id);
-                println!("process   {} v{}", s.definition.key, s.definition.version);
+                say!("instance  {}", s.id);
+                say!("process   {} v{}", s.definition.key, s.definition.version);
                 if let Some(b) = &s.business_key {
-                    println!("business  {b}");
+                    say!("business  {b}");
                 }
-                println!(
+                say!(
                     "status    {} ({})",
                     s.status.as_str(),
                     status_vi(s.status.as_str())
                 );
-                println!("version   {}", s.version);
-                println!("started   {}", local(s.started_at));
+                say!("version   {}", s.version);
+                say!("started   {}", local(s.started_at));
                 if let Some(e) = s.ended_at {
-                    println!("ended     {}", local(e));
+                    say!("ended     {}", local(e));
                 }
                 let waiting: Vec<&str> = s.tokens.iter().map(|t| t.node.as_str()).collect();
-                println!("waiting   {}", waiting.join(", "));
-                println!(
+                say!("waiting   {}", waiting.join(", "));
+                say!(
                     "variables {}",
                     serde_json::to_string(&s.variables).unwrap_or_default()
                 );
@@ -267,7 +267,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         data.to_string(),
                     ]);
                 }
-                println!("{t}");
+                say!("{t}");
             }
             Ok(())
         }
@@ -294,7 +294,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         local(i.created_at),
                     ]);
                 }
-                println!("{t}");
+                say!("{t}");
             }
             Ok(())
         }
@@ -353,7 +353,7 @@ fn print_outcome(g: &Global, o: &motcua_engine::Outcome) {
         print_json(&output::outcome_json(o));
         return;
     }
-    println!(
+    say!(
         "instance {} — {} ({}), version {}",
         o.instance,
         o.status.as_str(),
@@ -361,9 +361,9 @@ fn print_outcome(g: &Global, o: &motcua_engine::Outcome) {
         o.version
     );
     for t in &o.tasks {
-        println!("new task {t}");
+        say!("new task {t}");
     }
     for j in &o.jobs {
-        println!("new job {j}");
+        say!("new job {j}");
     }
 }

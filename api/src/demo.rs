@@ -14,7 +14,7 @@ use motcua_engine::{
 };
 use serde_json::{json, Map, Value};
 
-use crate::output::{local, print_json, table};
+use crate::output::{local, print_json, say, table};
 
 const CATALOG_FILE: &str = "definitions/catalog/dang-ky-khai-sinh.bpmn";
 const BIRTH_REGISTRATION: &str = include_str!("../../definitions/catalog/dang-ky-khai-sinh.bpmn");
@@ -52,12 +52,13 @@ async fn work(
         bail!("the demo expected an open task for group '{group}' and found none");
     };
     let id = task.record.id;
-    println!(
+    say!(
         "  ▸ Hàng đợi «{group}»: công việc «{}» ({})",
-        task.record.name, task.record.node
+        task.record.name,
+        task.record.node
     );
     engine.claim(id, user, CommandOptions::by(user)).await?;
-    println!("    {user} nhận xử lý");
+    say!("    {user} nhận xử lý");
     let outcome = engine
         .complete(
             id,
@@ -65,7 +66,7 @@ async fn work(
             CommandOptions::by(user).with_key(format!("demo-{id}")),
         )
         .await?;
-    println!("    {say} (phiên bản {})", outcome.version);
+    say!("    {say} (phiên bản {})", outcome.version);
     Ok(())
 }
 
@@ -82,8 +83,8 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         );
     }
     let url = format!("sqlite://{}", path.display());
-    println!("motcua demo — thủ tục «Đăng ký khai sinh» tại Bộ phận một cửa UBND xã Phú Thượng");
-    println!(
+    say!("motcua demo — thủ tục «Đăng ký khai sinh» tại Bộ phận một cửa UBND xã Phú Thượng");
+    say!(
         "Cơ sở dữ liệu: {} (SQLite, WAL, synchronous=FULL)\n",
         path.display()
     );
@@ -99,7 +100,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         )
         .await?;
     for d in &deployed {
-        println!(
+        say!(
             "1. Triển khai quy trình «{}» ({}), phiên bản {}",
             d.definition.name.as_deref().unwrap_or(&d.definition.key),
             d.definition.key,
@@ -123,12 +124,10 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         .start(start, CommandOptions::by("cong-dan").with_key("demo-start"))
         .await?;
     let id = started.instance;
-    println!(
-        "2. Công dân Nguyễn Văn An nộp hồ sơ khai sinh cho con — hồ sơ xa-phu-thuong-261124-0001"
-    );
-    println!("   mã quy trình (instance): {id}");
+    say!("2. Công dân Nguyễn Văn An nộp hồ sơ khai sinh cho con — hồ sơ xa-phu-thuong-261124-0001");
+    say!("   mã quy trình (instance): {id}");
 
-    println!("3. Bộ phận một cửa tiếp nhận và kiểm tra hồ sơ");
+    say!("3. Bộ phận một cửa tiếp nhận và kiểm tra hồ sơ");
     work(
         &engine,
         id,
@@ -139,7 +138,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     )
     .await?;
 
-    println!("4. Công chức tư pháp - hộ tịch thẩm định: thiếu giấy tờ tùy thân của người đi khai");
+    say!("4. Công chức tư pháp - hộ tịch thẩm định: thiếu giấy tờ tùy thân của người đi khai");
     work(
         &engine,
         id,
@@ -150,15 +149,15 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     )
     .await?;
 
-    println!("5. Khởi động lại: đóng cơ sở dữ liệu và mở lại — quy trình tiếp tục từ nơi đã dừng");
+    say!("5. Khởi động lại: đóng cơ sở dữ liệu và mở lại — quy trình tiếp tục từ nơi đã dừng");
     engine.store().close().await;
     drop(engine);
     let engine = open(&url).await?;
     let state = engine.instance(id).await?;
     let waiting: Vec<&str> = state.tokens.iter().map(|t| t.node.as_str()).collect();
-    println!("   đang chờ tại: {}", waiting.join(", "));
+    say!("   đang chờ tại: {}", waiting.join(", "));
 
-    println!("6. Bộ phận một cửa thông báo và nhận hồ sơ bổ sung");
+    say!("6. Bộ phận một cửa thông báo và nhận hồ sơ bổ sung");
     work(
         &engine,
         id,
@@ -169,7 +168,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     )
     .await?;
 
-    println!("7. Thẩm định lại: hồ sơ đầy đủ");
+    say!("7. Thẩm định lại: hồ sơ đầy đủ");
     work(
         &engine,
         id,
@@ -180,7 +179,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     )
     .await?;
 
-    println!("8. Lãnh đạo UBND xã ký duyệt giấy khai sinh");
+    say!("8. Lãnh đạo UBND xã ký duyệt giấy khai sinh");
     work(
         &engine,
         id,
@@ -191,7 +190,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     )
     .await?;
 
-    println!("9. Bộ phận một cửa trả kết quả cho công dân");
+    say!("9. Bộ phận một cửa trả kết quả cho công dân");
     work(
         &engine,
         id,
@@ -210,8 +209,8 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         );
     }
     let journal = engine.journal(id).await?;
-    println!(
-        "\n✔ Hoàn thành lúc {} — {} sự kiện trong nhật ký (journal):",
+    say!(
+        "\n✔ Hoàn thành lúc {} — {} sự kiện trong nhật ký (journal); các bước chính:",
         state.ended_at.map(local).unwrap_or_default(),
         journal.len()
     );
@@ -221,7 +220,14 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         ));
     } else {
         let mut t = table(&["#", "sự kiện", "người thực hiện", "chi tiết"]);
-        for e in &journal {
+        let main_steps = journal.iter().filter(|e| {
+            !matches!(
+                e.event,
+                motcua_engine::Event::ActivityEntered { .. }
+                    | motcua_engine::Event::ActivityCompleted { .. }
+            )
+        });
+        for e in main_steps {
             let detail = match &e.event {
                 motcua_engine::Event::ActivityEntered { node, .. }
                 | motcua_engine::Event::ActivityCompleted { node }
@@ -245,8 +251,8 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
                 detail,
             ]);
         }
-        println!("{t}");
+        say!("{t}");
     }
-    println!("\nXem lại: motcua --database {url} history {id}");
+    say!("\nXem lại: motcua --database {url} history {id}");
     Ok(())
 }

@@ -7,6 +7,28 @@ use motcua_engine::store::{DefinitionRecord, JournalEntry, TaskRow};
 use motcua_engine::{InstanceState, Outcome};
 use serde_json::{json, Value};
 
+/// Prints a line to standard output. A closed pipe (`motcua history ID | head`) ends the
+/// program quietly instead of panicking as `println!` would.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// Writes one line to standard output (see [`say!`]).
+pub fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{args}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("lỗi / error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Vietnam's offset: UTC+7 all year (no daylight saving).
 pub fn local(t: DateTime<Utc>) -> String {
     match FixedOffset::east_opt(7 * 3600) {
@@ -28,7 +50,7 @@ pub fn table(header: &[&str]) -> Table {
 
 /// Prints JSON, pretty.
 pub fn print_json(v: &Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
     );

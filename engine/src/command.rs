@@ -31,6 +31,9 @@ pub enum Command {
         task: TaskId,
         /// Variables to set.
         variables: Map<String, Value>,
+        /// The user completing it; a task claimed by someone else refuses them. `None` is the
+        /// system (an administrator or a migration) and may complete any task.
+        by: Option<String>,
     },
     /// An external worker finished a job.
     CompleteJob {

@@ -394,8 +394,12 @@ impl<S: Store> Engine<S> {
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
         let instance = self.task_instance(task).await?;
-        self.execute(instance, Command::Complete { task, variables }, options)
-            .await
+        let command = Command::Complete {
+            task,
+            variables,
+            by: options.actor.clone(),
+        };
+        self.execute(instance, command, options).await
     }
 
     /// Cancels an instance.

@@ -132,7 +132,11 @@ pub fn apply(
     match command {
         Command::Claim { task, user } => run.claim(*task, user)?,
         Command::Unclaim { task } => run.unclaim(*task)?,
-        Command::Complete { task, variables } => run.complete(*task, variables)?,
+        Command::Complete {
+            task,
+            variables,
+            by,
+        } => run.complete(*task, variables, by.as_deref())?,
         Command::CompleteJob { job, variables } => run.complete_job(*job, variables)?,
         Command::FailJob {
             job,
@@ -279,8 +283,27 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
-    fn complete(&mut self, task: TaskId, variables: &Map<String, Value>) -> Result<(), StepError> {
+    fn complete(
+        &mut self,
+        task: TaskId,
+        variables: &Map<String, Value>,
+        by: Option<&str>,
+    ) -> Result<(), StepError> {
         let pos = self.task_position(task)?;
+        if let (
+            Wait::UserTask {
+                assignee: Some(a), ..
+            },
+            Some(user),
+        ) = (&self.state.tokens[pos].wait, by)
+        {
+            if a != user {
+                return Err(StepError::ClaimedByOther {
+                    task,
+                    assignee: a.clone(),
+                });
+            }
+        }
         let token = self.take_token(pos);
         let node = self.node_idx(&token.node)?;
         self.events.push(Event::TaskCompleted {

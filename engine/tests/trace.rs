@@ -104,6 +104,7 @@ impl Trace {
         self.apply(Command::Complete {
             task,
             variables: vars(variables),
+            by: None,
         })
     }
 
@@ -496,6 +497,22 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
         user: "hung".into(),
     })
     .unwrap();
+    // Only the assignee (or the system) may complete a claimed task.
+    let err = step::apply(
+        &tr.model,
+        tr.state.clone(),
+        &Command::Complete {
+            task,
+            variables: Map::new(),
+            by: Some("lan".into()),
+        },
+        Utc::now(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, StepError::ClaimedByOther { ref assignee, .. } if assignee == "hung"),
+        "{err:?}"
+    );
     tr.complete("u", json!({})).unwrap();
     let err = step::apply(
         &tr.model,
@@ -503,6 +520,7 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
         &Command::Complete {
             task,
             variables: Map::new(),
+            by: None,
         },
         Utc::now(),
     )

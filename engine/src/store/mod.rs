@@ -30,7 +30,7 @@ pub enum StoreError {
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The database said no.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 

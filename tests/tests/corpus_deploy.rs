@@ -1,0 +1,254 @@
+//! Real-world BPMN files deployed through the engine on a real SQLite file: each either deploys
+//! (and then runs to its end) or is refused with a diagnostic naming its first unsupported
+//! element; a refused file leaves nothing behind. Also: the same process exported by bpmn-js,
+//! Camunda Modeler and the Camunda 8 (Zeebe) modeler deploys and routes its tasks alike.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use motcua_engine::store::TaskQuery;
+use motcua_engine::{
+    CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, ManualClock, SqliteConfig,
+    SqliteStore, StartInstance,
+};
+use serde_json::Map;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/bpmn-corpus");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../definitions/tests/fixtures");
+
+fn bpmn_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e} (the corpus lives in shared/ beside the repository)",
+            dir.display()
+        )
+    });
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            bpmn_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "bpmn") {
+            out.push(path);
+        }
+    }
+}
+
+async fn engine(dir: &tempfile::TempDir) -> (Engine<SqliteStore>, ManualClock) {
+    let url = format!("sqlite://{}", dir.path().join("corpus.db").display());
+    let store = SqliteStore::open(&SqliteConfig::new(url))
+        .await
+        .expect("open store");
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap());
+    (Engine::new(store, Arc::new(clock.clone())), clock)
+}
+
+async fn definitions_count(engine: &Engine<SqliteStore>) -> usize {
+    engine.definitions().await.expect("list definitions").len()
+}
+
+/// Starts an instance and completes whatever waits (tasks, then external jobs) until it ends.
+/// A start the process itself rejects (say, a condition written for another engine's variable
+/// model) is returned as `Err`, after checking that it left no instance behind.
+async fn drive_to_end(
+    engine: &Engine<SqliteStore>,
+    clock: &ManualClock,
+    key: &str,
+) -> Result<InstanceStatus, String> {
+    let request = StartInstance {
+        key: key.into(),
+        ..StartInstance::default()
+    };
+    let started = match engine.start(request, CommandOptions::default()).await {
+        Ok(s) => s,
+        Err(EngineError::Rejected(why)) => {
+            let open = engine.tasks(&TaskQuery::default()).await.expect("tasks");
+            assert!(
+                open.iter().all(|t| t.record.definition_key != key),
+                "{key}: a rejected start left tasks"
+            );
+            return Err(why);
+        }
+        Err(e) => panic!("{key}: start failed: {e}"),
+    };
+    let id = started.instance;
+    for _ in 0..100 {
+        let state = engine.instance(id).await.expect("instance");
+        if state.status != InstanceStatus::Active {
+            return Ok(state.status);
+        }
+        let tasks = engine
+            .tasks(&TaskQuery {
+                instance: Some(id),
+                ..TaskQuery::default()
+            })
+            .await
+            .expect("tasks");
+        if let Some(t) = tasks.first() {
+            engine
+                .complete(t.record.id, Map::new(), CommandOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{key}: completing {} failed: {e}", t.record.node));
+            continue;
+        }
+        let job = state.tokens.iter().find_map(|t| match &t.wait {
+            motcua_engine::state::Wait::Job { .. } => Some(t.node.clone()),
+            _ => None,
+        });
+        let Some(node) = job else {
+            panic!("{key}: active but nothing to do: {:?}", state.tokens);
+        };
+        let topic = match &engine
+            .model(&state.definition)
+            .await
+            .expect("model")
+            .node(
+                engine
+                    .model(&state.definition)
+                    .await
+                    .expect("model")
+                    .node_by_id(&node)
+                    .expect("node"),
+            )
+            .kind
+        {
+            motcua_definitions::NodeKind::ServiceTask { topic, .. } => topic.clone(),
+            other => panic!("{key}: job at a {other:?}"),
+        };
+        clock.advance(Duration::seconds(1));
+        let fetched = engine
+            .fetch_and_lock(&topic, "corpus", 10, Duration::minutes(1))
+            .await
+            .expect("fetch");
+        for f in fetched {
+            engine
+                .complete_job(f.job.id, "corpus", Map::new(), CommandOptions::default())
+                .await
+                .unwrap_or_else(|e| panic!("{key}: completing job {} failed: {e}", f.job.node));
+        }
+    }
+    panic!("{key}: did not end within 100 steps");
+}
+
+#[tokio::test]
+async fn corpus_files_deploy_and_run_or_are_refused_whole() {
+    let root = Path::new(CORPUS);
+    let mut files = Vec::new();
+    bpmn_files(root, &mut files);
+    files.sort();
+    assert!(
+        files.len() >= 50,
+        "the corpus should hold its 55 files, found {}",
+        files.len()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (engine, clock) = engine(&dir).await;
+    let mut deployed = Vec::new();
+    let mut not_run = Vec::new();
+    for path in &files {
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let bytes = std::fs::read(path).expect("readable corpus file");
+        let before = definitions_count(&engine).await;
+        match engine
+            .deploy(
+                &name,
+                &[DeployFile {
+                    name: name.clone(),
+                    bytes,
+                }],
+            )
+            .await
+        {
+            Ok(defs) => {
+                for d in defs {
+                    match drive_to_end(&engine, &clock, &d.definition.key).await {
+                        Ok(status) => assert_eq!(status, InstanceStatus::Completed, "{name}"),
+                        Err(why) => not_run.push(format!("{name}: {why}")),
+                    }
+                }
+                deployed.push(name);
+            }
+            Err(EngineError::Deploy(diags)) => {
+                let first = diags.first().expect("a refusal names at least one problem");
+                assert_eq!(first.file, name);
+                assert!(
+                    !first.element.is_empty() && first.position.line > 0,
+                    "{first}"
+                );
+                assert_eq!(
+                    definitions_count(&engine).await,
+                    before,
+                    "{name}: refused but half-deployed"
+                );
+            }
+            Err(other) => panic!("{name}: neither deployed nor refused with diagnostics: {other}"),
+        }
+    }
+    println!(
+        "corpus through the engine: {} of {} files deploy: {}",
+        deployed.len(),
+        files.len(),
+        deployed.join(", ")
+    );
+    println!("deployed, but the start is rejected: {not_run:?}");
+    assert!(
+        not_run.len() < deployed.len(),
+        "most deployed files run to their end: {not_run:?}"
+    );
+    assert!(
+        deployed.len() >= 5,
+        "fewer corpus files deploy than before: {deployed:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_process_from_three_modelers_deploys_and_routes_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (engine, _clock) = engine(&dir).await;
+    let mut routes = Vec::new();
+    for file in [
+        "dialect-bpmn-js.bpmn",
+        "dialect-camunda-modeler.bpmn",
+        "dialect-zeebe.bpmn",
+    ] {
+        let bytes = std::fs::read(Path::new(FIXTURES).join(file)).expect("fixture");
+        let deployed = engine
+            .deploy(
+                file,
+                &[DeployFile {
+                    name: file.into(),
+                    bytes,
+                }],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{file} does not deploy: {e}"));
+        let key = deployed[0].definition.key.clone();
+        let started = engine
+            .start(
+                StartInstance {
+                    key: key.clone(),
+                    ..StartInstance::default()
+                },
+                CommandOptions::default(),
+            )
+            .await
+            .expect("start");
+        let task = engine.task(started.tasks[0]).await.expect("task");
+        routes.push((
+            task.record.candidate_groups.clone(),
+            task.record.form_key.clone(),
+        ));
+    }
+    assert!(
+        !routes[0].0.is_empty(),
+        "the first task names candidate groups: {routes:?}"
+    );
+    assert!(
+        routes.iter().all(|r| *r == routes[0]),
+        "the three exports route differently: {routes:?}"
+    );
+}

@@ -40,6 +40,9 @@ pub struct Global {
     /// Idempotency key: retrying a command with the same key returns the first answer.
     #[arg(long, global = true)]
     pub idempotency_key: Option<String>,
+    /// A folder of holiday override files (*.toml) that replaces the shipped calendar data.
+    #[arg(long, global = true, env = "MOTCUA_CALENDAR_DIR")]
+    pub calendar: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +86,15 @@ pub enum Cmd {
         /// Include completed and cancelled tasks.
         #[arg(long)]
         all: bool,
+        /// Only tasks due before this date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM local time).
+        #[arg(long)]
+        due_before: Option<String>,
+        /// Only overdue tasks.
+        #[arg(long)]
+        overdue: bool,
+        /// Order: `created` (oldest first) or `due` (earliest due date first).
+        #[arg(long, default_value = "created")]
+        sort: String,
         /// Page size (1 to 1000).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
         limit: u32,
@@ -129,8 +141,29 @@ pub enum Cmd {
     /// External-worker jobs (service tasks).
     #[command(subcommand)]
     Jobs(JobsCmd),
-    /// Open incidents (jobs whose retries ran out).
-    Incidents,
+    /// Open incidents (jobs whose retries ran out); `incidents retry JOB` gives one new attempts.
+    Incidents {
+        #[command(subcommand)]
+        action: Option<IncidentsCmd>,
+    },
+    /// Run the job executor: timers, timer start events, SLA marks and schedules.
+    Worker {
+        /// Run what is due now once, then stop.
+        #[arg(long)]
+        once: bool,
+        /// Worker id (default: motcua-<pid>).
+        #[arg(long)]
+        id: Option<String>,
+        /// How often to look for due jobs, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+    },
+    /// Operator schedules (cron, Asia/Ho_Chi_Minh).
+    #[command(subcommand)]
+    Cron(CronCmd),
+    /// The working-day calendar (holidays of Vietnam).
+    #[command(subcommand)]
+    Calendar(crate::calendar::CalendarCmd),
     /// Run the birth-registration procedure end to end on a fresh embedded database.
     Demo {
         /// Keep the demo database here instead of a fresh temporary file.
@@ -179,5 +212,43 @@ pub enum JobsCmd {
         /// Attempts left (default: one fewer).
         #[arg(long)]
         retries: Option<u32>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentsCmd {
+    /// Give the job of an incident new attempts, due now.
+    Retry {
+        /// Job id.
+        job: String,
+        /// Attempts to give.
+        #[arg(long, default_value_t = 1)]
+        retries: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CronCmd {
+    /// Add or replace a schedule.
+    Add {
+        /// Name.
+        name: String,
+        /// Cron expression: six fields with seconds (`0 0 7 * * *`) or five (`0 7 * * 1-5`).
+        cron: String,
+        /// What it runs (built in: overdue-report).
+        #[arg(long, default_value = "overdue-report")]
+        handler: String,
+    },
+    /// List schedules.
+    List,
+    /// Remove a schedule.
+    Remove {
+        /// Name.
+        name: String,
+    },
+    /// Show a schedule's recorded runs.
+    Runs {
+        /// Name.
+        name: String,
     },
 }

@@ -4,15 +4,18 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use motcua_definitions::timer::vietnam;
 use motcua_engine::store::TaskQuery;
+use motcua_engine::store::TaskSort;
+use motcua_engine::WorkCalendar;
 use motcua_engine::{
     CommandOptions, DeployFile, Durability, Engine, InstanceId, JobId, SqliteConfig, SqliteStore,
     StartInstance, SystemClock, TaskId,
 };
 use serde_json::{json, Map, Value};
 
-use crate::cli::{Cli, Cmd, Global, JobsCmd};
+use crate::cli::{Cli, Cmd, CronCmd, Global, IncidentsCmd, JobsCmd};
 use crate::output::{self, local, print_json, say, status_vi, table};
 
 /// Opens the engine on the configured database.
@@ -26,7 +29,34 @@ pub async fn open(global: &Global) -> Result<Engine<SqliteStore>> {
     let store = SqliteStore::open(&config)
         .await
         .with_context(|| format!("cannot open database {url}"))?;
-    Ok(Engine::new(store, Arc::new(SystemClock)))
+    Ok(Engine::new(store, Arc::new(SystemClock)).with_calendar(calendar(global)?))
+}
+
+/// The working-day calendar: the shipped data, or the folder given by `--calendar`.
+pub fn calendar(global: &Global) -> Result<WorkCalendar> {
+    match &global.calendar {
+        None => Ok(WorkCalendar::vietnam()),
+        Some(dir) => WorkCalendar::from_override_dir(dir)
+            .with_context(|| format!("cannot load the calendar from {}", dir.display())),
+    }
+}
+
+/// Reads `YYYY-MM-DD` (local midnight) or `YYYY-MM-DDTHH:MM[:SS]` (local time, UTC+7).
+pub fn parse_local(text: &str) -> Result<DateTime<Utc>> {
+    let text = text.trim();
+    let naive = match NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+    {
+        Ok(t) => t,
+        Err(_) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(d) => d.and_time(NaiveTime::MIN),
+            Err(_) => bail!("'{text}' is not a date: write YYYY-MM-DD or YYYY-MM-DDTHH:MM"),
+        },
+    };
+    match naive.and_local_timezone(vietnam()) {
+        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        _ => bail!("'{text}' is not a valid local time"),
+    }
 }
 
 /// Parses `name=value` pairs: the value is JSON when it parses as JSON, else text.
@@ -154,15 +184,27 @@ pub async fn run(cli: Cli) -> Result<()> {
             assignee,
             instance,
             all,
+            due_before,
+            overdue,
+            sort,
             limit,
             offset,
         } => {
+            let sort = match sort.as_str() {
+                "created" => TaskSort::Created,
+                "due" => TaskSort::Due,
+                other => bail!("--sort takes 'created' or 'due', not '{other}'"),
+            };
+            let due_before = due_before.as_deref().map(parse_local).transpose()?;
             let engine = open(g).await?;
             let query = TaskQuery {
                 candidate_group: group,
                 assignee,
                 instance: instance.as_deref().map(instance_id).transpose()?,
                 include_closed: all,
+                due_before,
+                overdue: overdue.then_some(true),
+                sort,
                 limit: Some(limit),
                 offset: Some(offset),
             };
@@ -170,9 +212,17 @@ pub async fn run(cli: Cli) -> Result<()> {
             if g.json {
                 print_json(&Value::Array(tasks.iter().map(output::task_json).collect()));
             } else {
-                let mut t = table(&["task", "name", "groups", "assignee", "state", "created"]);
+                let mut t = table(&[
+                    "task", "name", "groups", "assignee", "state", "created", "due",
+                ]);
                 for task in &tasks {
                     let r = &task.record;
+                    let due = match (r.due_at, task.overdue, task.due_soon) {
+                        (None, _, _) => String::new(),
+                        (Some(d), true, _) => format!("{} (quá hạn)", local(d)),
+                        (Some(d), false, true) => format!("{} (sắp đến hạn)", local(d)),
+                        (Some(d), false, false) => local(d),
+                    };
                     t.add_row(vec![
                         r.id.to_string(),
                         r.name.clone(),
@@ -180,6 +230,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                         r.assignee.clone().unwrap_or_default(),
                         status_vi(&task.state).to_owned(),
                         local(r.created_at),
+                        due,
                     ]);
                 }
                 say!("{t}");
@@ -271,7 +322,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Cmd::Incidents => {
+        Cmd::Incidents {
+            action: Some(IncidentsCmd::Retry { job, retries }),
+        } => {
+            let engine = open(g).await?;
+            engine.retry_incident(job_id(&job)?, retries).await?;
+            say!("job {job}: {retries} new attempt(s), due now");
+            Ok(())
+        }
+        Cmd::Incidents { action: None } => {
             let engine = open(g).await?;
             let incidents = engine.incidents().await?;
             if g.json {
@@ -288,7 +347,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 for i in &incidents {
                     t.add_row(vec![
                         i.job.to_string(),
-                        i.instance.to_string(),
+                        i.instance.map(|x| x.to_string()).unwrap_or_default(),
                         i.node.clone(),
                         i.message.clone(),
                         local(i.created_at),
@@ -299,6 +358,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Jobs(jobs) => run_jobs(g, jobs).await,
+        Cmd::Worker { once, id, poll_ms } => {
+            let engine = open(g).await?;
+            let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
+            crate::worker::run(&engine, &id, once, poll_ms, g.json).await
+        }
+        Cmd::Cron(cmd) => run_cron(g, cmd).await,
+        Cmd::Calendar(cmd) => crate::calendar::run(cmd, &calendar(g)?, g.json),
     }
 }
 
@@ -366,4 +432,55 @@ fn print_outcome(g: &Global, o: &motcua_engine::Outcome) {
     for j in &o.jobs {
         say!("new job {j}");
     }
+}
+
+async fn run_cron(g: &Global, cmd: CronCmd) -> Result<()> {
+    let engine = open(g).await?;
+    match cmd {
+        CronCmd::Add {
+            name,
+            cron,
+            handler,
+        } => {
+            let next = engine.put_schedule(&name, &cron, &handler).await?;
+            say!(
+                "schedule {name}: '{cron}' runs {handler}; next at {}",
+                local(next)
+            );
+        }
+        CronCmd::List => {
+            let rows = engine.schedules().await?;
+            if g.json {
+                let v: Vec<Value> = rows
+                    .iter()
+                    .map(|r| json!({"name": r.name, "cron": r.cron, "handler": r.handler, "nextDue": r.next_due}))
+                    .collect();
+                print_json(&Value::Array(v));
+            } else {
+                let mut t = table(&["name", "cron", "handler", "next"]);
+                for r in &rows {
+                    t.add_row(vec![
+                        r.name.clone(),
+                        r.cron.clone(),
+                        r.handler.clone(),
+                        local(r.next_due),
+                    ]);
+                }
+                say!("{t}");
+            }
+        }
+        CronCmd::Remove { name } => {
+            engine.remove_schedule(&name).await?;
+            say!("schedule {name} removed");
+        }
+        CronCmd::Runs { name } => {
+            let runs = engine.schedule_runs(&name).await?;
+            let v: Vec<Value> = runs
+                .iter()
+                .map(|r| json!({"dueAt": r.due_at, "ranAt": r.ran_at, "runner": r.runner, "result": r.result}))
+                .collect();
+            print_json(&Value::Array(v));
+        }
+    }
+    Ok(())
 }

@@ -4,10 +4,12 @@
 //! engine and prints a table for people or JSON for scripts. Errors are one clear sentence and a
 //! non-zero exit status.
 
+mod calendar;
 mod cli;
 mod commands;
 mod demo;
 mod output;
+mod worker;
 
 use clap::Parser;
 

@@ -6,7 +6,12 @@
 //!
 //! ```text
 //! cargo run --release -p motcua-bench -- --instances 2000 --durability full
+//! cargo run --release -p motcua-bench -- --timers 100000
 //! ```
+//!
+//! `--timers N` measures the job executor instead: N instances wait at a one-hour timer, the
+//! (manual) clock moves past it, and the executor fires all N; each firing is its own committed
+//! transaction (the instance moves on and the job row closes together).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +41,60 @@ struct Args {
     /// Database file (default: a fresh file in the temp directory, removed afterwards).
     #[arg(long)]
     file: Option<std::path::PathBuf>,
+    /// Measure the job executor firing this many due timers instead.
+    #[arg(long)]
+    timers: Option<usize>,
+}
+
+const TIMER_PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:bench">
+  <bpmn:process id="timer-bench" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+async fn bench_timers(config: &SqliteConfig, n: usize, durability: &str) -> Result<()> {
+    let clock = motcua_engine::ManualClock::new(chrono::Utc::now());
+    let engine = Engine::new(SqliteStore::open(config).await?, Arc::new(clock.clone()));
+    engine
+        .deploy(
+            "bench",
+            &[DeployFile {
+                name: "timer-bench.bpmn".into(),
+                bytes: TIMER_PROCESS.as_bytes().to_vec(),
+            }],
+        )
+        .await?;
+    let setup = Instant::now();
+    for _ in 0..n {
+        engine
+            .start(
+                StartInstance {
+                    key: "timer-bench".into(),
+                    ..StartInstance::default()
+                },
+                CommandOptions::default(),
+            )
+            .await?;
+    }
+    let setup = setup.elapsed().as_secs_f64();
+    clock.advance(chrono::Duration::hours(1));
+    let started = Instant::now();
+    let report = engine.run_all_due_jobs("bench").await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if report.timers_fired != n {
+        bail!("{} of {n} timers fired", report.timers_fired);
+    }
+    println!(
+        "motcua timers durability={durability} timers={n} setup_seconds={setup:.1} fire_seconds={elapsed:.3} timers_per_s={:.1}",
+        n as f64 / elapsed
+    );
+    engine.store().close().await;
+    Ok(())
 }
 
 async fn run_instance(engine: &Engine<SqliteStore>, latencies: &mut Vec<Duration>) -> Result<()> {
@@ -92,6 +151,15 @@ async fn main() -> Result<()> {
     let mut config = SqliteConfig::new(format!("sqlite://{}", path.display()));
     config.durability = durability;
     config.max_connections = (args.concurrency as u32 + 1).max(2);
+    if let Some(n) = args.timers {
+        let result = bench_timers(&config, n, &args.durability).await;
+        if temporary {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        return result;
+    }
     let engine = Arc::new(Engine::new(
         SqliteStore::open(&config).await?,
         Arc::new(SystemClock),

@@ -10,12 +10,14 @@
 //! - [`model`]: the immutable process graph the engine executes (an arena of nodes and flows).
 //! - [`validate`]: the deploy-time checks (unique ids, dangling flows, reachability, gateways).
 //! - [`expr`]: the FEEL subset used for conditions (and Camunda 7 `${...}` conditions).
+//! - [`timer`]: timer values (ISO 8601 durations, dates, cycles, cron, working days).
 #![deny(missing_docs)]
 
 pub mod diagnostic;
 pub mod expr;
 pub mod model;
 pub mod parse;
+pub mod timer;
 pub mod validate;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
@@ -23,6 +25,7 @@ pub use model::{
     Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process, UserTask,
 };
 pub use parse::parse_definitions;
+pub use timer::{IsoDuration, Timer, TimerKind, TimerSpec};
 
 /// The XML namespace of motcua's own BPMN extension attributes.
 pub const MOTCUA_NS: &str = "urn:motcua:bpmn:1.0";

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::Position;
 use crate::expr::Expression;
+use crate::timer::Timer;
 
 /// The key of a process definition: the BPMN process `id`. Deploying the same key again makes a
 /// new version.
@@ -70,6 +71,26 @@ pub struct UserTask {
 pub enum NodeKind {
     /// A none start event (of the process or of a sub-process).
     StartEvent,
+    /// A timer start event (process level only): the engine starts an instance when it fires.
+    TimerStartEvent {
+        /// When.
+        timer: Timer,
+    },
+    /// An intermediate timer catch event: the token waits until the timer fires.
+    TimerCatchEvent {
+        /// When.
+        timer: Timer,
+    },
+    /// A timer boundary event attached to an activity (user task, service task, sub-process).
+    BoundaryTimer {
+        /// The activity it is attached to.
+        attached_to: NodeIdx,
+        /// Interrupting (`cancelActivity="true"`, the default) cancels the activity when it
+        /// fires; non-interrupting starts a parallel path and leaves the activity waiting.
+        interrupting: bool,
+        /// When (a cycle fires repeatedly while the activity waits).
+        timer: Timer,
+    },
     /// A none end event, or a terminate end event when `terminate` is set.
     EndEvent {
         /// Terminate end event: ends every token of its (sub-)process.
@@ -112,7 +133,9 @@ impl NodeKind {
     /// The BPMN element name of this kind (e.g. `userTask`).
     pub fn element_name(&self) -> &'static str {
         match self {
-            NodeKind::StartEvent => "startEvent",
+            NodeKind::StartEvent | NodeKind::TimerStartEvent { .. } => "startEvent",
+            NodeKind::TimerCatchEvent { .. } => "intermediateCatchEvent",
+            NodeKind::BoundaryTimer { .. } => "boundaryEvent",
             NodeKind::EndEvent { .. } => "endEvent",
             NodeKind::UserTask(_) => "userTask",
             NodeKind::ServiceTask { .. } => "serviceTask",
@@ -195,11 +218,13 @@ pub struct Process {
     agency: Option<String>,
     by_id: HashMap<String, NodeIdx>,
     flow_by_id: HashMap<String, FlowIdx>,
+    boundaries: HashMap<NodeIdx, Vec<NodeIdx>>,
 }
 
 impl Process {
     /// Builds a process from its parts. Used by the parser; `start` must be the process-level
-    /// none start event. Validation is separate ([`crate::validate`]).
+    /// none start event or, when there is none, the first process-level timer start event.
+    /// Validation is separate ([`crate::validate`]).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         key: DefinitionKey,
@@ -221,6 +246,15 @@ impl Process {
             .enumerate()
             .map(|(i, f)| (f.id.clone(), FlowIdx(i as u32)))
             .collect();
+        let mut boundaries: HashMap<NodeIdx, Vec<NodeIdx>> = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if let NodeKind::BoundaryTimer { attached_to, .. } = n.kind {
+                boundaries
+                    .entry(attached_to)
+                    .or_default()
+                    .push(NodeIdx(i as u32));
+            }
+        }
         Process {
             key,
             name,
@@ -232,6 +266,7 @@ impl Process {
             agency,
             by_id,
             flow_by_id,
+            boundaries,
         }
     }
 
@@ -255,9 +290,27 @@ impl Process {
     pub fn lanes(&self) -> &[Lane] {
         &self.lanes
     }
-    /// The process-level none start event.
+    /// The process-level none start event, used when an instance is started by a command.
+    /// A process whose only start event is a timer start event has that one here.
     pub fn start(&self) -> NodeIdx {
         self.start
+    }
+    /// The process-level timer start events (the engine schedules them at deploy).
+    pub fn timer_starts(&self) -> impl Iterator<Item = NodeIdx> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                n.parent.is_none() && matches!(n.kind, NodeKind::TimerStartEvent { .. })
+            })
+            .map(|(i, _)| NodeIdx(i as u32))
+    }
+    /// The boundary events attached to an activity, in document order.
+    pub fn boundaries(&self, activity: NodeIdx) -> &[NodeIdx] {
+        self.boundaries
+            .get(&activity)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
     /// The process SLA in working days (motcua `slaWorkingDays`), if any.
     pub fn sla_working_days(&self) -> Option<f64> {

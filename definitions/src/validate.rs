@@ -1,9 +1,12 @@
 //! Deploy-time validation of parsed processes.
 //!
 //! The parser ([`crate::parse`]) guarantees that references resolve; this module checks the
-//! graph: unique ids, flows that stay inside one (sub-)process, exactly one none start event per
-//! scope, reachability from the start and to an end, gateway conditions and defaults, and the
-//! flows that start and end events must not have. A *scope* is the process itself or one embedded
+//! graph: unique ids, flows that stay inside one (sub-)process, start events (a process has
+//! exactly one none start event, or none and at least one timer start event; a sub-process has
+//! exactly one none start event), reachability from the starts and to an end, gateway
+//! conditions and defaults, the flows that start, end and boundary events must not (or must)
+//! have, and boundary events drawn in the scope of their activity. A boundary event is reached
+//! when its activity is, and must itself lead to an end. A *scope* is the process itself or one embedded
 //! sub-process; inside its parent scope a sub-process is an ordinary node. Every problem is
 //! collected (never just the first) and the result is sorted by position.
 
@@ -134,7 +137,40 @@ impl Validator<'_> {
             }
         }
         for n in p.nodes() {
-            if n.kind == NodeKind::StartEvent && !n.incoming.is_empty() {
+            if let NodeKind::BoundaryTimer { attached_to, .. } = n.kind {
+                let activity = p.node(attached_to);
+                if activity.parent != n.parent {
+                    self.node(
+                        DiagnosticKind::InvalidAttribute,
+                        n,
+                        format!(
+                            "the boundary event is attached to `{}`, which is in another \
+                             (sub-)process: draw the boundary event on the activity's border, in \
+                             the same (sub-)process",
+                            activity.id
+                        ),
+                    );
+                }
+                for f in &n.incoming {
+                    let flow = p.flow(*f);
+                    self.push(
+                        DiagnosticKind::DanglingFlow,
+                        "sequenceFlow",
+                        &flow.id,
+                        flow.position,
+                        format!(
+                            "the flow ends at boundary event `{}`: a boundary event is triggered \
+                             by its timer, never by a flow; connect the flow to the activity",
+                            n.id
+                        ),
+                    );
+                }
+            }
+            let start = matches!(
+                n.kind,
+                NodeKind::StartEvent | NodeKind::TimerStartEvent { .. }
+            );
+            if start && !n.incoming.is_empty() {
                 self.node(
                     DiagnosticKind::StartEvent,
                     n,
@@ -156,6 +192,13 @@ impl Validator<'_> {
             .copied()
             .filter(|i| p.node(*i).kind == NodeKind::StartEvent)
             .collect();
+        // Timer start events start instances too (process level only; the parser refuses them
+        // in sub-processes).
+        let timer_starts: Vec<NodeIdx> = members
+            .iter()
+            .copied()
+            .filter(|i| matches!(p.node(*i).kind, NodeKind::TimerStartEvent { .. }))
+            .collect();
         let (what, owner_element, owner_id, owner_position) = match scope {
             Some(s) => {
                 let n = p.node(s);
@@ -170,16 +213,23 @@ impl Validator<'_> {
             }
         };
         match starts.as_slice() {
+            [] if scope.is_none() && !timer_starts.is_empty() => {}
             [] => {
+                let message = match scope {
+                    None => "the process has no start event: draw one none start event (without \
+                             a trigger) where it begins, or timer start events"
+                        .to_owned(),
+                    Some(_) => format!(
+                        "the {what} has no none start event: draw one start event (without a \
+                         trigger) where it begins"
+                    ),
+                };
                 self.push(
                     DiagnosticKind::StartEvent,
                     owner_element,
                     owner_id,
                     owner_position,
-                    format!(
-                        "the {what} has no none start event: draw one start event (without a \
-                         trigger) where it begins"
-                    ),
+                    message,
                 );
                 return;
             }
@@ -199,11 +249,14 @@ impl Validator<'_> {
         }
 
         let in_scope = |i: NodeIdx| p.node(i).parent == scope;
-        let forward = walk(&starts, |i| {
+        let roots: Vec<NodeIdx> = starts.iter().chain(&timer_starts).copied().collect();
+        // A boundary event is reached when its activity is.
+        let forward = walk(&roots, |i| {
             p.node(i)
                 .outgoing
                 .iter()
                 .map(|f| p.flow(*f).target)
+                .chain(p.boundaries(i).iter().copied())
                 .filter(|t| in_scope(*t))
                 .collect()
         });
@@ -242,15 +295,20 @@ impl Validator<'_> {
                     ),
                 );
             } else if !ends.is_empty() && !backward.contains(&i) {
-                self.node(
-                    DiagnosticKind::NoPathToEnd,
-                    n,
-                    format!(
+                let boundary = matches!(n.kind, NodeKind::BoundaryTimer { .. });
+                let message = match boundary && n.outgoing.is_empty() {
+                    true => format!(
+                        "boundary event `{}` has no outgoing flow: connect it to the path taken \
+                         when its timer fires",
+                        n.label()
+                    ),
+                    false => format!(
                         "no end event can be reached from `{}`: connect it on towards an end \
                          event",
                         n.label()
                     ),
-                );
+                };
+                self.node(DiagnosticKind::NoPathToEnd, n, message);
             }
         }
     }

@@ -51,6 +51,18 @@ pub enum Command {
         /// Attempts left as the worker sees it; `None` takes one off.
         retries: Option<u32>,
     },
+    /// A timer's job is due: fire it (the job executor sends this).
+    FireTimer {
+        /// The timer's job.
+        job: JobId,
+    },
+    /// Give a job whose retries ran out (an incident) new attempts, due now.
+    RetryJob {
+        /// The job.
+        job: JobId,
+        /// Attempts to give it.
+        retries: u32,
+    },
     /// Cancel the whole instance.
     Cancel {
         /// Why, for the journal.
@@ -83,18 +95,42 @@ pub struct TaskRecord {
     pub form_key: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it is due by its SLA (working days), if it has one.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
-/// An external-worker job as its table shows it.
+/// What runs a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// A service task's job: an external worker (or an in-process handler) of its topic.
+    External,
+    /// A timer of an instance (catch event, boundary event, SLA mark): the executor fires it.
+    Timer,
+}
+
+impl JobKind {
+    /// `external` or `timer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::External => "external",
+            JobKind::Timer => "timer",
+        }
+    }
+}
+
+/// A job as its table shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     /// Job id.
     pub id: JobId,
+    /// Who runs it.
+    pub kind: JobKind,
     /// The instance.
     pub instance: InstanceId,
     /// The node id.
     pub node: String,
-    /// Worker topic.
+    /// Worker topic (empty for timers).
     pub topic: String,
     /// Attempts left.
     pub retries: u32,
@@ -154,6 +190,13 @@ pub enum Effect {
         /// The error.
         error: String,
     },
+    /// Set or clear a task's SLA mark.
+    TaskMarked {
+        /// The task.
+        task: TaskId,
+        /// The mark.
+        mark: crate::state::SlaMark,
+    },
     /// Retries ran out.
     IncidentRaised {
         /// The job.
@@ -162,6 +205,30 @@ pub enum Effect {
         node: String,
         /// The error.
         message: String,
+    },
+    /// Schedule the next firing of a definition's timer start event.
+    TimerStartScheduled {
+        /// The new job.
+        job: JobId,
+        /// Definition key.
+        key: String,
+        /// Definition version.
+        version: i32,
+        /// The timer start event.
+        node: String,
+        /// Firings so far (for cycles with repetitions).
+        fired: u32,
+        /// When.
+        due_at: DateTime<Utc>,
+    },
+    /// A person gave an incident's job new attempts.
+    IncidentResolved {
+        /// The job.
+        job: JobId,
+        /// Attempts given.
+        retries: u32,
+        /// Due again at.
+        due_at: DateTime<Utc>,
     },
     /// Remove a job.
     JobClosed {

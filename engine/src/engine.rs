@@ -5,17 +5,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
-use motcua_definitions::{Diagnostics, Process};
+use motcua_definitions::{Diagnostics, NodeKind, Process};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::calendar::WorkCalendar;
 use crate::clock::Clock;
 use crate::command::{Command, Effect, JobRecord, Transition};
 use crate::error::EngineError;
+use crate::executor::{JobHandler, ScheduleHandler};
 use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
 use crate::state::{InstanceState, InstanceStatus};
 use crate::step;
+use crate::step::StepContext;
 use crate::store::{
     Commit, DefinitionRecord, Deployed, IdempotencyRecord, IncidentRow, JournalEntry,
     NewDefinition, Store, StoreError, TaskQuery, TaskRow,
@@ -105,11 +108,15 @@ const CACHE_LIMIT: usize = 50_000;
 /// stale when another engine node wrote since: the commit's version check then refuses it, and
 /// the command is run once more on the state read from the database.
 pub struct Engine<S: Store> {
-    store: S,
-    clock: Arc<dyn Clock>,
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    calendar: Arc<WorkCalendar>,
+    due_soon_working_days: f64,
     models: RwLock<HashMap<(String, i32), Arc<Process>>>,
     task_instances: Mutex<HashMap<TaskId, InstanceId>>,
     states: Mutex<HashMap<InstanceId, InstanceState>>,
+    pub(crate) handlers: RwLock<HashMap<String, Arc<dyn JobHandler>>>,
+    pub(crate) schedule_handlers: RwLock<HashMap<String, Arc<dyn ScheduleHandler>>>,
 }
 
 fn fingerprint(value: &Value) -> String {
@@ -122,14 +129,44 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl<S: Store> Engine<S> {
-    /// An engine over `store` reading time from `clock`.
+    /// An engine over `store` reading time from `clock`, with Vietnam's working-day calendar
+    /// (the shipped holiday data) and "due soon" one working day before a due date.
     pub fn new(store: S, clock: Arc<dyn Clock>) -> Self {
         Engine {
             store,
             clock,
+            calendar: Arc::new(WorkCalendar::vietnam()),
+            due_soon_working_days: 1.0,
             models: RwLock::new(HashMap::new()),
             task_instances: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
+            handlers: RwLock::new(HashMap::new()),
+            schedule_handlers: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Replaces the working-day calendar (e.g. loaded from a configured folder).
+    pub fn with_calendar(mut self, calendar: WorkCalendar) -> Self {
+        self.calendar = Arc::new(calendar);
+        self
+    }
+
+    /// Sets how many working days before a due date "due soon" is marked.
+    pub fn with_due_soon(mut self, working_days: f64) -> Self {
+        self.due_soon_working_days = working_days;
+        self
+    }
+
+    /// The working-day calendar.
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+
+    fn context(&self, now: DateTime<Utc>) -> StepContext<'_> {
+        StepContext {
+            now,
+            calendar: &self.calendar,
+            due_soon_working_days: self.due_soon_working_days,
         }
     }
 
@@ -174,7 +211,27 @@ impl<S: Store> Engine<S> {
                         }
                     };
                     let checksum = hex(&Sha256::digest(&file.bytes));
+                    let now = self.clock.now();
                     for p in processes {
+                        let mut timer_starts = Vec::new();
+                        for idx in p.timer_starts() {
+                            let node = p.node(idx);
+                            let NodeKind::TimerStartEvent { timer } = &node.kind else {
+                                continue;
+                            };
+                            let due = step::timer_due(
+                                &node.id,
+                                timer,
+                                &Map::new(),
+                                &self.calendar,
+                                now,
+                                0,
+                                None,
+                            )?;
+                            if let Some(due) = due {
+                                timer_starts.push((node.id.clone(), due));
+                            }
+                        }
                         if new
                             .iter()
                             .any(|n: &NewDefinition| n.key == p.key().as_str())
@@ -190,6 +247,7 @@ impl<S: Store> Engine<S> {
                             resource: file.name.clone(),
                             checksum: checksum.clone(),
                             xml: xml.clone(),
+                            timer_starts,
                         });
                         parsed.push(p);
                     }
@@ -305,7 +363,8 @@ impl<S: Store> Engine<S> {
             InstanceId::new_v7(),
             request.business_key,
             request.variables,
-            now,
+            None,
+            self.context(now),
         )?;
         self.commit(None, transition, &options, &print, now).await
     }
@@ -345,6 +404,10 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    pub(crate) fn step_context(&self, now: DateTime<Utc>) -> StepContext<'_> {
+        self.context(now)
+    }
+
     async fn step_and_commit(
         &self,
         state: InstanceState,
@@ -355,7 +418,7 @@ impl<S: Store> Engine<S> {
         let model = self.model(&state.definition).await?;
         let expected = state.version;
         let now = self.clock.now();
-        let transition = step::apply(&model, state, command, now)?;
+        let transition = step::apply(&model, state, command, self.context(now))?;
         self.commit(Some(expected), transition, options, print, now)
             .await
     }
@@ -571,7 +634,7 @@ impl<S: Store> Engine<S> {
 
     /// Caches what a committed transition tells: the state of an active instance and the
     /// instance of each new task.
-    fn remember(&self, transition: &Transition) {
+    pub(crate) fn remember(&self, transition: &Transition) {
         let state = &transition.state;
         if let Ok(mut m) = self.states.lock() {
             if state.status == InstanceStatus::Active {
@@ -623,7 +686,7 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    async fn commit(
+    pub(crate) async fn commit(
         &self,
         expected_version: Option<i64>,
         transition: Transition,

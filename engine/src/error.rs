@@ -47,10 +47,11 @@ impl From<StepError> for EngineError {
             StepError::InstanceEnded { .. }
             | StepError::TaskNotOpen(_)
             | StepError::JobNotOpen(_)
-            | StepError::ClaimedByOther { .. } => EngineError::Conflict(e.to_string()),
-            StepError::NoFlowTaken { .. } | StepError::Condition { .. } => {
-                EngineError::Rejected(e.to_string())
-            }
+            | StepError::ClaimedByOther { .. }
+            | StepError::TimerNotArmed(_) => EngineError::Conflict(e.to_string()),
+            StepError::NoFlowTaken { .. }
+            | StepError::Condition { .. }
+            | StepError::Timer { .. } => EngineError::Rejected(e.to_string()),
             StepError::Nondeterminism(_) => EngineError::Fatal(e.to_string()),
         }
     }

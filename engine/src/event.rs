@@ -127,6 +127,45 @@ pub enum Event {
         /// The last error.
         message: String,
     },
+    /// A timer was armed: its job is due at `due_at`.
+    TimerArmed {
+        /// Its job.
+        job: JobId,
+        /// The timer event, or the task's node for an SLA mark.
+        node: String,
+        /// When it fires.
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A timer fired.
+    TimerFired {
+        /// Its job.
+        job: JobId,
+        /// The timer event (catch or boundary) or, for an SLA mark, the task's node.
+        node: String,
+        /// Which firing (1 for the first).
+        count: u32,
+    },
+    /// A task or the instance is near its due date.
+    DueSoon {
+        /// The task, or none for the instance.
+        task: Option<TaskId>,
+        /// The due date.
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A task or the instance passed its due date.
+    Overdue {
+        /// The task, or none for the instance.
+        task: Option<TaskId>,
+        /// The due date.
+        due_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A person gave an incident's job new attempts.
+    IncidentResolved {
+        /// The job.
+        job: JobId,
+        /// Attempts given.
+        retries: u32,
+    },
     /// Every token ended.
     InstanceCompleted,
     /// A person cancelled the instance.
@@ -154,6 +193,11 @@ impl Event {
             Event::JobCompleted { .. } => "job_completed",
             Event::JobFailed { .. } => "job_failed",
             Event::IncidentRaised { .. } => "incident_raised",
+            Event::TimerArmed { .. } => "timer_armed",
+            Event::TimerFired { .. } => "timer_fired",
+            Event::DueSoon { .. } => "due_soon",
+            Event::Overdue { .. } => "overdue",
+            Event::IncidentResolved { .. } => "incident_resolved",
             Event::InstanceCompleted => "instance_completed",
             Event::InstanceCancelled { .. } => "instance_cancelled",
         }

@@ -7,16 +7,19 @@
 //!
 //! This crate knows BPMN only through `motcua-definitions`; it knows nothing of HTTP or the CLI.
 
+pub mod calendar;
 pub mod clock;
 pub mod command;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod executor;
 pub mod ids;
 pub mod state;
 pub mod step;
 pub mod store;
 
+pub use calendar::WorkCalendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Command, Effect, Transition};
 pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};

@@ -56,6 +56,69 @@ pub enum Wait {
     },
     /// The tokens of the embedded sub-process this token entered (their `parent` is this token).
     SubProcess,
+    /// An intermediate timer catch event's timer.
+    Timer {
+        /// The timer's job.
+        job: JobId,
+    },
+}
+
+/// What an armed timer does when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "armed", rename_all = "snake_case")]
+pub enum ArmedKind {
+    /// A boundary timer event of the activity its token waits at.
+    Boundary {
+        /// The boundary event's id.
+        node: String,
+    },
+    /// A service-level mark on a task (or, without a task, on the instance).
+    Sla {
+        /// The task, or `None` for the instance's own SLA.
+        task: Option<TaskId>,
+        /// Which mark.
+        mark: SlaMark,
+        /// The due date the mark is about.
+        deadline: DateTime<Utc>,
+    },
+}
+
+/// Service-level marks set by the SLA timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaMark {
+    /// The due date is near (by default one working day before).
+    DueSoon,
+    /// The due date has passed.
+    Overdue,
+}
+
+impl SlaMark {
+    /// `due_soon` or `overdue`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlaMark::DueSoon => "due_soon",
+            SlaMark::Overdue => "overdue",
+        }
+    }
+}
+
+/// A timer armed for a waiting token (or for the instance): a job row is due at `due_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArmedTimer {
+    /// The job that fires it.
+    pub job: JobId,
+    /// The token it belongs to; `None` for the instance's own SLA.
+    pub token: Option<u32>,
+    /// What it does.
+    #[serde(flatten)]
+    pub kind: ArmedKind,
+    /// When it was first armed (cycles count from here).
+    pub armed_at: DateTime<Utc>,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// How many times it fired already (cycles).
+    pub fired: u32,
 }
 
 /// A token resting at a node.
@@ -87,6 +150,12 @@ pub struct InstanceState {
     pub variables: Map<String, Value>,
     /// Waiting tokens.
     pub tokens: Vec<Token>,
+    /// Timers armed for waiting tokens (boundary events, SLA marks).
+    #[serde(default)]
+    pub timers: Vec<ArmedTimer>,
+    /// When the instance is due by its process SLA, if it has one.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
     /// Counter for token, task and job numbers; ids derive from it deterministically.
     pub next_id: u32,
     /// Optimistic-concurrency version: every committed command adds one.

@@ -5,6 +5,13 @@
 //! nondeterminism). Tokens move until each one waits (a user task, a job, a join, a
 //! sub-process) or ends; the store then writes the result in one transaction.
 //!
+//! Timers: a timer catch event's token waits for its timer job; entering a user task, service
+//! task or sub-process arms a timer job for each boundary timer attached to it, and every timer
+//! of a token is disarmed when the token leaves. An interrupting boundary timer cancels its
+//! activity (and everything inside a sub-process); a non-interrupting one starts a parallel path
+//! and, for a cycle, re-arms until its repetitions run out. SLA marks (due soon, overdue) are
+//! timers too. Due dates in working days come from the [`WorkCalendar`] in the context.
+//!
 //! Gateway semantics:
 //! - exclusive: the first outgoing flow in document order whose condition holds, else the
 //!   default; no match and no default is an error and the command changes nothing;
@@ -16,13 +23,28 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
-use motcua_definitions::{FlowIdx, NodeIdx, NodeKind, Process};
+use motcua_definitions::{FlowIdx, NodeIdx, NodeKind, Process, Timer, TimerSpec};
 use serde_json::{Map, Value};
 
-use crate::command::{Closed, Command, Effect, JobRecord, TaskRecord, Transition};
+use crate::calendar::WorkCalendar;
+use crate::command::{Closed, Command, Effect, JobKind, JobRecord, TaskRecord, Transition};
 use crate::event::{Event, VariableChange};
 use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
-use crate::state::{InstanceState, InstanceStatus, Token, Wait};
+use crate::state::{ArmedKind, ArmedTimer, InstanceState, InstanceStatus, SlaMark, Token, Wait};
+
+/// What a step needs besides the state and the command: the time and the working-day calendar.
+#[derive(Debug, Clone, Copy)]
+pub struct StepContext<'a> {
+    /// Now.
+    pub now: DateTime<Utc>,
+    /// Working days for SLAs and working-day timers.
+    pub calendar: &'a WorkCalendar,
+    /// How many working days before a due date "due soon" is marked (default 1).
+    pub due_soon_working_days: f64,
+}
+
+/// Attempts a timer job gets when firing it fails (the executor counts them down).
+pub const TIMER_RETRIES: u32 = 3;
 
 /// Why a command cannot be applied. Nothing changes when a step fails.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,6 +87,17 @@ pub enum StepError {
         /// Why.
         message: String,
     },
+    /// The timer is not armed any more (it fired, or its activity ended).
+    #[error("timer job {0} is not armed any more")]
+    TimerNotArmed(JobId),
+    /// A timer's value could not be turned into a due date.
+    #[error("the timer of '{node}' cannot be scheduled: {message}")]
+    Timer {
+        /// The timer event (or task) node.
+        node: String,
+        /// Why.
+        message: String,
+    },
     /// The state names a node the definition does not have: state and model disagree.
     #[error(
         "nondeterminism: the instance rests at node '{0}', which its definition does not have"
@@ -76,15 +109,18 @@ pub enum StepError {
 const RETRY_BACKOFF_BASE_SECS: i64 = 10;
 const RETRY_BACKOFF_MAX_SECS: i64 = 3600;
 
-/// Starts an instance of `model`: runs from the none start event until every token waits.
+/// Starts an instance of `model`: runs from the none start event (or from `at`, a timer start
+/// event that fired) until every token waits.
 pub fn start(
     model: &Process,
     definition: DefinitionRef,
     id: InstanceId,
     business_key: Option<String>,
     variables: Map<String, Value>,
-    now: DateTime<Utc>,
+    at: Option<NodeIdx>,
+    ctx: StepContext<'_>,
 ) -> Result<Transition, StepError> {
+    let now = ctx.now;
     let state = InstanceState {
         id,
         definition: definition.clone(),
@@ -92,23 +128,30 @@ pub fn start(
         status: InstanceStatus::Active,
         variables: Map::new(),
         tokens: Vec::new(),
+        timers: Vec::new(),
+        due_at: None,
         next_id: 0,
         version: 0,
         journal_seq: 0,
         started_at: now,
         ended_at: None,
     };
-    let mut run = Run::new(model, state, now);
+    let mut run = Run::new(model, state, ctx);
     run.events.push(Event::InstanceStarted {
         definition_key: definition.key,
         version: definition.version,
         business_key,
     });
     run.set_variables(variables);
+    if let Some(days) = model.sla_working_days() {
+        let due = run.working_days_from_now(days, model.node(model.start()).id.as_str())?;
+        run.state.due_at = Some(due);
+        run.arm_sla(None, None, due)?;
+    }
     let token = run.next_number();
     run.queue.push_back(Pending {
         id: token,
-        node: model.start(),
+        node: at.unwrap_or_else(|| model.start()),
         parent: None,
         via: None,
     });
@@ -121,14 +164,14 @@ pub fn apply(
     model: &Process,
     state: InstanceState,
     command: &Command,
-    now: DateTime<Utc>,
+    ctx: StepContext<'_>,
 ) -> Result<Transition, StepError> {
     if state.status != InstanceStatus::Active {
         return Err(StepError::InstanceEnded {
             status: state.status,
         });
     }
-    let mut run = Run::new(model, state, now);
+    let mut run = Run::new(model, state, ctx);
     match command {
         Command::Claim { task, user } => run.claim(*task, user)?,
         Command::Unclaim { task } => run.unclaim(*task)?,
@@ -143,10 +186,53 @@ pub fn apply(
             error,
             retries,
         } => run.fail_job(*job, error, *retries)?,
+        Command::FireTimer { job } => run.fire_timer(*job)?,
+        Command::RetryJob { job, retries } => run.retry_job(*job, *retries)?,
         Command::Cancel { reason } => run.cancel(reason.clone()),
     }
     run.settle()?;
     Ok(run.finish())
+}
+
+/// When a timer fires for the `fired + 1`-th time (`None`: never again). Working days come from
+/// the calendar; an expression is evaluated against `variables` and its text read as a timer
+/// value of the element's kind.
+pub fn timer_due(
+    node: &str,
+    timer: &Timer,
+    variables: &Map<String, Value>,
+    calendar: &WorkCalendar,
+    armed_at: DateTime<Utc>,
+    fired: u32,
+    last_due: Option<DateTime<Utc>>,
+) -> Result<Option<DateTime<Utc>>, StepError> {
+    let fail = |message: String| StepError::Timer {
+        node: node.to_owned(),
+        message,
+    };
+    match &timer.spec {
+        TimerSpec::WorkingDays(days) if fired == 0 => calendar
+            .add_working_days(armed_at, *days)
+            .map(Some)
+            .map_err(|e| fail(e.to_string())),
+        TimerSpec::WorkingDays(_) => Ok(None),
+        TimerSpec::Expression { kind, expression } => {
+            let value = expression.eval(variables).map_err(|e| fail(e.message))?;
+            let text = match value {
+                Value::String(s) => s,
+                other => {
+                    return Err(fail(format!(
+                        "'{}' gave {other}, not a text such as \"PT1H\"",
+                        expression.source()
+                    )))
+                }
+            };
+            let spec = motcua_definitions::timer::parse_value(*kind, &text)
+                .map_err(|e| fail(e.to_string()))?;
+            Ok(spec.next_after(armed_at, fired, last_due))
+        }
+        spec => Ok(spec.next_after(armed_at, fired, last_due)),
+    }
 }
 
 /// A token on its way into a node.
@@ -164,17 +250,19 @@ struct Run<'m> {
     events: Vec<Event>,
     effects: Vec<Effect>,
     now: DateTime<Utc>,
+    ctx: StepContext<'m>,
     queue: VecDeque<Pending>,
 }
 
 impl<'m> Run<'m> {
-    fn new(model: &'m Process, state: InstanceState, now: DateTime<Utc>) -> Self {
+    fn new(model: &'m Process, state: InstanceState, ctx: StepContext<'m>) -> Self {
         Run {
             model,
             state,
             events: Vec::new(),
             effects: Vec::new(),
-            now,
+            now: ctx.now,
+            ctx,
             queue: VecDeque::new(),
         }
     }
@@ -220,8 +308,11 @@ impl<'m> Run<'m> {
         }
     }
 
+    /// Removes a waiting token; its boundary and SLA timers are disarmed.
     fn take_token(&mut self, position: usize) -> Token {
-        self.state.tokens.remove(position)
+        let token = self.state.tokens.remove(position);
+        self.disarm(Some(token.id));
+        token
     }
 
     fn task_position(&self, task: TaskId) -> Result<usize, StepError> {
@@ -341,22 +432,32 @@ impl<'m> Run<'m> {
     }
 
     fn fail_job(&mut self, job: JobId, error: &str, retries: Option<u32>) -> Result<(), StepError> {
-        let pos = self.job_position(job)?;
-        let node_id = self.state.tokens[pos].node.clone();
-        let configured = match &self.model.node(self.node_idx(&node_id)?).kind {
-            NodeKind::ServiceTask { retries, .. } => *retries,
-            _ => 0,
+        let (node_id, configured, new_left) = match self.job_position(job) {
+            Ok(pos) => {
+                let node_id = self.state.tokens[pos].node.clone();
+                let configured = match &self.model.node(self.node_idx(&node_id)?).kind {
+                    NodeKind::ServiceTask { retries, .. } => *retries,
+                    _ => 0,
+                };
+                let Wait::Job {
+                    retries: left,
+                    incident,
+                    ..
+                } = &mut self.state.tokens[pos].wait
+                else {
+                    return Err(StepError::JobNotOpen(job));
+                };
+                let new_left = retries.unwrap_or(left.saturating_sub(1));
+                *left = new_left;
+                *incident = new_left == 0;
+                (node_id, configured, new_left)
+            }
+            // A timer's job: its attempts are counted on the job row by the executor.
+            Err(_) => {
+                let node_id = self.timer_node(job).ok_or(StepError::JobNotOpen(job))?;
+                (node_id, TIMER_RETRIES, retries.unwrap_or(0))
+            }
         };
-        let Wait::Job {
-            retries: left,
-            incident,
-            ..
-        } = &mut self.state.tokens[pos].wait
-        else {
-            return Err(StepError::JobNotOpen(job));
-        };
-        let new_left = retries.unwrap_or(left.saturating_sub(1));
-        *left = new_left;
         self.events.push(Event::JobFailed {
             job,
             node: node_id.clone(),
@@ -364,7 +465,6 @@ impl<'m> Run<'m> {
             retries: new_left,
         });
         if new_left == 0 {
-            *incident = true;
             self.events.push(Event::IncidentRaised {
                 job,
                 node: node_id.clone(),
@@ -388,19 +488,323 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
+    /// The node a timer job belongs to, if it is armed.
+    fn timer_node(&self, job: JobId) -> Option<String> {
+        if let Some(t) = self
+            .state
+            .tokens
+            .iter()
+            .find(|t| matches!(&t.wait, Wait::Timer { job: j } if *j == job))
+        {
+            return Some(t.node.clone());
+        }
+        let armed = self.state.timers.iter().find(|a| a.job == job)?;
+        Some(self.timer_node_of(armed))
+    }
+
+    fn retry_job(&mut self, job: JobId, retries: u32) -> Result<(), StepError> {
+        let retries = retries.max(1);
+        match self.job_position(job) {
+            Ok(pos) => {
+                if let Wait::Job {
+                    retries: left,
+                    incident,
+                    ..
+                } = &mut self.state.tokens[pos].wait
+                {
+                    *left = retries;
+                    *incident = false;
+                }
+            }
+            Err(_) => {
+                self.timer_node(job).ok_or(StepError::JobNotOpen(job))?;
+            }
+        }
+        self.events.push(Event::IncidentResolved { job, retries });
+        self.effects.push(Effect::IncidentResolved {
+            job,
+            retries,
+            due_at: self.now,
+        });
+        Ok(())
+    }
+
+    // ---- timers ---------------------------------------------------------------------------
+
+    fn working_days_from_now(&self, days: f64, node: &str) -> Result<DateTime<Utc>, StepError> {
+        self.ctx
+            .calendar
+            .add_working_days(self.now, days)
+            .map_err(|e| StepError::Timer {
+                node: node.to_owned(),
+                message: e.to_string(),
+            })
+    }
+
+    /// When a timer fires for the `fired + 1`-th time, or `None` when it is done.
+    fn timer_due(
+        &self,
+        node: &str,
+        timer: &Timer,
+        armed_at: DateTime<Utc>,
+        fired: u32,
+        last_due: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StepError> {
+        timer_due(
+            node,
+            timer,
+            &self.state.variables,
+            self.ctx.calendar,
+            armed_at,
+            fired,
+            last_due,
+        )
+    }
+
+    fn new_timer_job(&mut self, node: &str, due_at: DateTime<Utc>) -> JobId {
+        let n = self.next_number();
+        let job = self.state.id.job_id(n);
+        self.events.push(Event::TimerArmed {
+            job,
+            node: node.to_owned(),
+            due_at,
+        });
+        self.effects.push(Effect::JobCreated(JobRecord {
+            id: job,
+            kind: JobKind::Timer,
+            instance: self.state.id,
+            node: node.to_owned(),
+            topic: String::new(),
+            retries: TIMER_RETRIES,
+            due_at,
+        }));
+        job
+    }
+
+    /// Arms the boundary timers of the activity a token now waits at.
+    fn arm_boundaries(&mut self, token: u32, activity: NodeIdx) -> Result<(), StepError> {
+        let model = self.model;
+        for &b in model.boundaries(activity) {
+            let node = model.node(b);
+            let NodeKind::BoundaryTimer { timer, .. } = &node.kind else {
+                continue;
+            };
+            let Some(due) = self.timer_due(&node.id, timer, self.now, 0, None)? else {
+                continue;
+            };
+            let job = self.new_timer_job(&node.id, due);
+            self.state.timers.push(ArmedTimer {
+                job,
+                token: Some(token),
+                kind: ArmedKind::Boundary {
+                    node: node.id.clone(),
+                },
+                armed_at: self.now,
+                due_at: due,
+                fired: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Arms the "due soon" and "overdue" marks of a task (or of the instance).
+    fn arm_sla(
+        &mut self,
+        token: Option<u32>,
+        task: Option<(TaskId, &str)>,
+        deadline: DateTime<Utc>,
+    ) -> Result<(), StepError> {
+        let node = match task {
+            Some((_, node)) => node.to_owned(),
+            None => self.model.node(self.model.start()).id.clone(),
+        };
+        let soon = self
+            .ctx
+            .calendar
+            .add_working_days(deadline, -self.ctx.due_soon_working_days)
+            .map_err(|e| StepError::Timer {
+                node: node.clone(),
+                message: e.to_string(),
+            })?;
+        let mut marks = vec![(SlaMark::Overdue, deadline)];
+        if soon > self.now && soon < deadline {
+            marks.insert(0, (SlaMark::DueSoon, soon));
+        }
+        for (mark, due) in marks {
+            let job = self.new_timer_job(&node, due);
+            self.state.timers.push(ArmedTimer {
+                job,
+                token,
+                kind: ArmedKind::Sla {
+                    task: task.map(|(t, _)| t),
+                    mark,
+                    deadline,
+                },
+                armed_at: self.now,
+                due_at: due,
+                fired: 0,
+            });
+        }
+        Ok(())
+    }
+
+    /// Disarms every timer of a token (`None`: the instance's own).
+    fn disarm(&mut self, token: Option<u32>) {
+        let (gone, kept): (Vec<ArmedTimer>, Vec<ArmedTimer>) =
+            std::mem::take(&mut self.state.timers)
+                .into_iter()
+                .partition(|a| a.token == token);
+        self.state.timers = kept;
+        for a in gone {
+            self.effects.push(Effect::JobClosed {
+                job: a.job,
+                how: Closed::Cancelled,
+            });
+        }
+    }
+
+    fn fire_timer(&mut self, job: JobId) -> Result<(), StepError> {
+        // An intermediate timer catch event.
+        if let Some(pos) = self
+            .state
+            .tokens
+            .iter()
+            .position(|t| matches!(&t.wait, Wait::Timer { job: j } if *j == job))
+        {
+            let token = self.take_token(pos);
+            let node = self.node_idx(&token.node)?;
+            self.events.push(Event::TimerFired {
+                job,
+                node: token.node.clone(),
+                count: 1,
+            });
+            self.effects.push(Effect::JobClosed {
+                job,
+                how: Closed::Completed,
+            });
+            return self.leave(token.id, node, token.parent);
+        }
+        let Some(pos) = self.state.timers.iter().position(|a| a.job == job) else {
+            return Err(StepError::TimerNotArmed(job));
+        };
+        let armed = self.state.timers.remove(pos);
+        self.effects.push(Effect::JobClosed {
+            job,
+            how: Closed::Completed,
+        });
+        let count = armed.fired + 1;
+        match &armed.kind {
+            ArmedKind::Sla {
+                task,
+                mark,
+                deadline,
+            } => {
+                let node = self.timer_node_of(&armed);
+                self.events.push(Event::TimerFired { job, node, count });
+                self.events.push(match mark {
+                    SlaMark::DueSoon => Event::DueSoon {
+                        task: *task,
+                        due_at: *deadline,
+                    },
+                    SlaMark::Overdue => Event::Overdue {
+                        task: *task,
+                        due_at: *deadline,
+                    },
+                });
+                if let Some(task) = task {
+                    self.effects.push(Effect::TaskMarked {
+                        task: *task,
+                        mark: *mark,
+                    });
+                }
+                Ok(())
+            }
+            ArmedKind::Boundary { node } => {
+                let b = self.node_idx(node)?;
+                let NodeKind::BoundaryTimer {
+                    interrupting,
+                    timer,
+                    ..
+                } = &self.model.node(b).kind
+                else {
+                    return Err(StepError::Nondeterminism(node.clone()));
+                };
+                let interrupting = *interrupting;
+                self.events.push(Event::TimerFired {
+                    job,
+                    node: node.clone(),
+                    count,
+                });
+                let Some(owner) = armed
+                    .token
+                    .and_then(|id| self.state.tokens.iter().position(|t| t.id == id))
+                else {
+                    return Err(StepError::TimerNotArmed(job));
+                };
+                let parent = self.state.tokens[owner].parent;
+                if interrupting {
+                    let token = self.state.tokens.remove(owner);
+                    if matches!(token.wait, Wait::SubProcess) {
+                        self.terminate_scope(Some(token.id));
+                    }
+                    self.cancel_token(token);
+                } else if let Some(next) =
+                    self.timer_due(node, timer, armed.armed_at, count, Some(armed.due_at))?
+                {
+                    let new_job = self.new_timer_job(node, next);
+                    self.state.timers.push(ArmedTimer {
+                        job: new_job,
+                        due_at: next,
+                        fired: count,
+                        ..armed.clone()
+                    });
+                }
+                let id = self.next_number();
+                self.queue.push_back(Pending {
+                    id,
+                    node: b,
+                    parent,
+                    via: None,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    fn timer_node_of(&self, armed: &ArmedTimer) -> String {
+        match &armed.kind {
+            ArmedKind::Boundary { node } => node.clone(),
+            ArmedKind::Sla { .. } => armed
+                .token
+                .and_then(|id| self.state.tokens.iter().find(|t| t.id == id))
+                .map(|t| t.node.clone())
+                .unwrap_or_else(|| self.model.node(self.model.start()).id.clone()),
+        }
+    }
+
     fn cancel(&mut self, reason: Option<String>) {
         self.queue.clear();
         let tokens = std::mem::take(&mut self.state.tokens);
         for token in tokens {
             self.cancel_token(token);
         }
+        self.disarm(None);
         self.events.push(Event::InstanceCancelled { reason });
         self.state.status = InstanceStatus::Cancelled;
         self.state.ended_at = Some(self.now);
     }
 
     fn cancel_token(&mut self, token: Token) {
+        self.disarm(Some(token.id));
         match token.wait {
+            Wait::Timer { job } => {
+                self.events
+                    .push(Event::ActivityCancelled { node: token.node });
+                self.effects.push(Effect::JobClosed {
+                    job,
+                    how: Closed::Cancelled,
+                });
+            }
             Wait::UserTask { task, .. } => {
                 self.events
                     .push(Event::ActivityCancelled { node: token.node });
@@ -439,6 +843,7 @@ impl<'m> Run<'m> {
             }
         }
         if self.state.status == InstanceStatus::Active && self.state.tokens.is_empty() {
+            self.disarm(None);
             self.state.status = InstanceStatus::Completed;
             self.state.ended_at = Some(self.now);
             self.events.push(Event::InstanceCompleted);
@@ -454,8 +859,26 @@ impl<'m> Run<'m> {
             element: node.kind.element_name().to_owned(),
         });
         match &node.kind {
-            NodeKind::StartEvent | NodeKind::ManualTask | NodeKind::Task => {
-                self.leave(p.id, p.node, p.parent)
+            NodeKind::StartEvent
+            | NodeKind::TimerStartEvent { .. }
+            | NodeKind::BoundaryTimer { .. }
+            | NodeKind::ManualTask
+            | NodeKind::Task => self.leave(p.id, p.node, p.parent),
+            NodeKind::TimerCatchEvent { timer } => {
+                let Some(due) = self.timer_due(&node.id, timer, self.now, 0, None)? else {
+                    return Err(StepError::Timer {
+                        node: node.id.clone(),
+                        message: "the timer never fires".into(),
+                    });
+                };
+                let job = self.new_timer_job(&node.id, due);
+                self.state.tokens.push(Token {
+                    id: p.id,
+                    node: node.id.clone(),
+                    parent: p.parent,
+                    wait: Wait::Timer { job },
+                });
+                Ok(())
             }
             NodeKind::EndEvent { terminate } => {
                 self.events.push(Event::ActivityCompleted {
@@ -470,6 +893,10 @@ impl<'m> Run<'m> {
                 let n = self.next_number();
                 let task = self.state.id.task_id(n);
                 let assignment = model.assignment(p.node).unwrap_or_default();
+                let due_at = match user_task.sla_working_days {
+                    Some(days) => Some(self.working_days_from_now(days, &node.id)?),
+                    None => None,
+                };
                 self.state.tokens.push(Token {
                     id: p.id,
                     node: node.id.clone(),
@@ -495,8 +922,12 @@ impl<'m> Run<'m> {
                     agency: assignment.agency,
                     form_key: user_task.form_key.clone(),
                     created_at: self.now,
+                    due_at,
                 }));
-                Ok(())
+                if let Some(due) = due_at {
+                    self.arm_sla(Some(p.id), Some((task, &node.id)), due)?;
+                }
+                self.arm_boundaries(p.id, p.node)
             }
             NodeKind::ServiceTask { topic, retries } => {
                 let n = self.next_number();
@@ -518,13 +949,14 @@ impl<'m> Run<'m> {
                 });
                 self.effects.push(Effect::JobCreated(JobRecord {
                     id: job,
+                    kind: JobKind::External,
                     instance: self.state.id,
                     node: node.id.clone(),
                     topic: topic.clone(),
                     retries: *retries,
                     due_at: self.now,
                 }));
-                Ok(())
+                self.arm_boundaries(p.id, p.node)
             }
             NodeKind::ExclusiveGateway { default } => {
                 let flow = self.choose_exclusive(p.node, *default)?;
@@ -567,7 +999,7 @@ impl<'m> Run<'m> {
                     parent: Some(p.id),
                     via: None,
                 });
-                Ok(())
+                self.arm_boundaries(p.id, p.node)
             }
         }
     }

@@ -4,10 +4,11 @@
 
 use chrono::{TimeZone, Utc};
 use motcua_definitions::Process;
+use motcua_engine::calendar::WorkCalendar;
 use motcua_engine::command::Command;
 use motcua_engine::event::Event;
 use motcua_engine::state::Wait;
-use motcua_engine::step::{self, StepError};
+use motcua_engine::step::{self, StepContext, StepError};
 use motcua_engine::{DefinitionRef, InstanceId, InstanceState, InstanceStatus};
 use serde_json::{json, Map, Value};
 
@@ -26,7 +27,16 @@ fn bpmn(body: &str) -> String {
     )
 }
 
+fn ctx(calendar: &WorkCalendar, now: chrono::DateTime<Utc>) -> StepContext<'_> {
+    StepContext {
+        now,
+        calendar,
+        due_soon_working_days: 1.0,
+    }
+}
+
 struct Trace {
+    calendar: WorkCalendar,
     model: Process,
     state: InstanceState,
     events: Vec<Event>,
@@ -54,8 +64,18 @@ impl Trace {
             key: "p".into(),
             version: 1,
         };
-        let t = step::start(&model, def, id, None, vars(variables), now)?;
+        let calendar = WorkCalendar::vietnam();
+        let t = step::start(
+            &model,
+            def,
+            id,
+            None,
+            vars(variables),
+            None,
+            ctx(&calendar, now),
+        )?;
         Ok(Trace {
+            calendar,
             model,
             state: t.state,
             events: t.events,
@@ -67,7 +87,12 @@ impl Trace {
         self.clock += 1;
         let now = Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap()
             + chrono::Duration::minutes(self.clock);
-        let t = step::apply(&self.model, self.state.clone(), &command, now)?;
+        let t = step::apply(
+            &self.model,
+            self.state.clone(),
+            &command,
+            ctx(&self.calendar, now),
+        )?;
         assert_eq!(
             t.state.version,
             self.state.version + 1,
@@ -486,7 +511,7 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
             task,
             user: "hung".into(),
         },
-        Utc::now(),
+        ctx(&tr.calendar, Utc::now()),
     )
     .unwrap_err();
     assert!(matches!(err, StepError::ClaimedByOther { ref assignee, .. } if assignee == "lan"));
@@ -506,7 +531,7 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
             variables: Map::new(),
             by: Some("lan".into()),
         },
-        Utc::now(),
+        ctx(&tr.calendar, Utc::now()),
     )
     .unwrap_err();
     assert!(
@@ -522,7 +547,7 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
             variables: Map::new(),
             by: None,
         },
-        Utc::now(),
+        ctx(&tr.calendar, Utc::now()),
     )
     .unwrap_err();
     assert!(matches!(err, StepError::InstanceEnded { .. }), "{err:?}");

@@ -61,12 +61,16 @@ CREATE TABLE tasks (
     form_key         TEXT,
     state            TEXT NOT NULL,
     created_at       TEXT NOT NULL,
-    closed_at        TEXT
+    closed_at        TEXT,
+    due_at           TEXT,                        -- from the task's SLA in working days
+    due_soon         INTEGER NOT NULL DEFAULT 0,  -- set by the SLA timer
+    overdue          INTEGER NOT NULL DEFAULT 0   -- set by the SLA timer
 );
 CREATE INDEX tasks_open ON tasks (created_at, id) WHERE state = 'open';
 CREATE INDEX tasks_open_assignee ON tasks (assignee, created_at, id)
     WHERE state = 'open' AND assignee IS NOT NULL;
 CREATE INDEX tasks_instance ON tasks (instance_id, created_at);
+CREATE INDEX tasks_open_due ON tasks (due_at, id) WHERE state = 'open' AND due_at IS NOT NULL;
 
 -- Who may work an open task; rows are removed when the task closes.
 CREATE TABLE task_candidates (
@@ -90,14 +94,19 @@ BEGIN
     DELETE FROM task_candidates WHERE task_id = new.id;
 END;
 
--- Jobs are rows with a due time and a lease.
+-- Jobs are rows with a due time and a lease: external-worker jobs (kind 'external'), timers of
+-- instances ('timer') and timer start events of definitions ('timer_start', no instance).
 CREATE TABLE jobs (
-    id              TEXT PRIMARY KEY,
-    instance_id     TEXT    NOT NULL,
-    node_id         TEXT    NOT NULL,
-    topic           TEXT    NOT NULL,
+    id                 TEXT PRIMARY KEY,
+    kind               TEXT    NOT NULL,
+    instance_id        TEXT,
+    definition_key     TEXT,
+    definition_version INTEGER,
+    node_id            TEXT    NOT NULL,
+    topic              TEXT    NOT NULL,
     state           TEXT    NOT NULL, -- open, incident, completed, cancelled
     retries         INTEGER NOT NULL,
+    fired           INTEGER NOT NULL DEFAULT 0, -- timer starts: firings so far (cycles)
     due_at          TEXT    NOT NULL,
     lock_owner      TEXT,
     lock_expires_at TEXT,
@@ -105,11 +114,13 @@ CREATE TABLE jobs (
     created_at      TEXT    NOT NULL
 );
 CREATE INDEX jobs_due ON jobs (topic, due_at) WHERE state = 'open';
+CREATE INDEX jobs_due_kind ON jobs (kind, due_at) WHERE state = 'open';
+CREATE INDEX jobs_definition ON jobs (definition_key, definition_version) WHERE kind = 'timer_start';
 CREATE INDEX jobs_instance ON jobs (instance_id);
 
 CREATE TABLE incidents (
     job_id      TEXT PRIMARY KEY,
-    instance_id TEXT NOT NULL,
+    instance_id TEXT,
     node_id     TEXT NOT NULL,
     message     TEXT NOT NULL,
     created_at  TEXT NOT NULL,
@@ -123,4 +134,25 @@ CREATE TABLE idempotency (
     fingerprint TEXT NOT NULL,
     response    TEXT NOT NULL,
     created_at  TEXT NOT NULL
+);
+
+-- Operator schedules (cron): each due fire runs once, recorded by (name, due_at).
+CREATE TABLE schedules (
+    name            TEXT PRIMARY KEY,
+    cron            TEXT NOT NULL,
+    handler         TEXT NOT NULL,
+    next_due        TEXT NOT NULL,
+    lock_owner      TEXT,
+    lock_expires_at TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX schedules_due ON schedules (next_due);
+
+CREATE TABLE schedule_runs (
+    name   TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    ran_at TEXT NOT NULL,
+    runner TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (name, due_at)
 );

@@ -628,7 +628,7 @@ async fn external_workers_fetch_lock_complete_and_fail_into_incidents() {
             incidents[0].instance,
             incidents[0].message.as_str()
         ),
-        (job, instance, "lỗi 3")
+        (job, Some(instance), "lỗi 3")
     );
     db.clock.advance(Duration::hours(1));
     assert!(

@@ -11,6 +11,7 @@ use crate::expr::Expression;
 use crate::model::{
     Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process, UserTask,
 };
+use crate::timer::{Timer, TimerKind};
 
 /// Index of the motcua dialect in the per-dialect arrays.
 pub(crate) const MOTCUA: usize = 0;
@@ -51,6 +52,10 @@ pub(crate) enum Tag {
     Parallel,
     Inclusive,
     Sub,
+    /// `intermediateCatchEvent` (timer only).
+    Catch,
+    /// `boundaryEvent` (timer only).
+    Boundary,
 }
 
 impl Tag {
@@ -67,6 +72,8 @@ impl Tag {
             "parallelGateway" => Tag::Parallel,
             "inclusiveGateway" => Tag::Inclusive,
             "subProcess" => Tag::Sub,
+            "intermediateCatchEvent" => Tag::Catch,
+            "boundaryEvent" => Tag::Boundary,
             _ => return None,
         })
     }
@@ -92,6 +99,28 @@ pub(crate) struct NodeB {
     pub sla: Option<f64>,
     pub topic: [Option<String>; 3],
     pub retries: [Option<u32>; 3],
+    /// The `timerEventDefinition` being read (start, intermediate catch and boundary events).
+    pub timer_def: Option<TimerB>,
+    /// The timer, once its definition was read and its value parsed.
+    pub timer: Option<Timer>,
+    /// motcua `workingDays` on the event itself.
+    pub working_days: Option<String>,
+    /// A boundary event's `attachedToRef`.
+    pub attached_to: Option<String>,
+    /// A boundary event's `cancelActivity` (default true).
+    pub interrupting: bool,
+}
+
+/// A `timerEventDefinition` as read.
+#[derive(Debug)]
+pub(crate) struct TimerB {
+    pub position: Position,
+    /// motcua `workingDays` on the definition.
+    pub working_days: Option<String>,
+    /// `timeDuration`, `timeDate`, `timeCycle` children: kind, text, position.
+    pub values: Vec<(TimerKind, String, Position)>,
+    /// Whether XML inside a value was refused (its text is then not checked again).
+    pub refused: bool,
 }
 
 impl NodeB {
@@ -117,6 +146,11 @@ impl NodeB {
             sla: None,
             topic: Default::default(),
             retries: Default::default(),
+            timer_def: None,
+            timer: None,
+            working_days: None,
+            attached_to: None,
+            interrupting: true,
         }
     }
 }
@@ -293,7 +327,42 @@ impl ProcessB {
                 },
             };
             let kind = match n.tag {
-                Tag::Start => NodeKind::StartEvent,
+                Tag::Start => match &n.timer {
+                    Some(timer) => NodeKind::TimerStartEvent {
+                        timer: timer.clone(),
+                    },
+                    None => {
+                        if n.working_days.is_some() && !n.has_event_definition {
+                            diags.push(needs_timer(file, n, "startEvent"));
+                        }
+                        NodeKind::StartEvent
+                    }
+                },
+                Tag::Catch => match &n.timer {
+                    Some(timer) => NodeKind::TimerCatchEvent {
+                        timer: timer.clone(),
+                    },
+                    None => {
+                        if !n.has_event_definition {
+                            diags.push(needs_timer(file, n, "intermediateCatchEvent"));
+                        }
+                        NodeKind::Task
+                    }
+                },
+                Tag::Boundary => {
+                    let attached = self.attached(file, n, &node_ids, &mut diags);
+                    if n.timer.is_none() && !n.has_event_definition {
+                        diags.push(needs_timer(file, n, "boundaryEvent"));
+                    }
+                    match (&n.timer, attached) {
+                        (Some(timer), Some(attached_to)) => NodeKind::BoundaryTimer {
+                            attached_to,
+                            interrupting: n.interrupting,
+                            timer: timer.clone(),
+                        },
+                        _ => NodeKind::Task,
+                    }
+                }
                 Tag::End => NodeKind::EndEvent {
                     terminate: n.terminate,
                 },
@@ -375,9 +444,15 @@ impl ProcessB {
             }
         }
 
+        // The none start event, else the first timer start event.
         let start = nodes
             .iter()
-            .position(|n| n.kind == NodeKind::StartEvent && n.parent.is_none());
+            .position(|n| n.kind == NodeKind::StartEvent && n.parent.is_none())
+            .or_else(|| {
+                nodes.iter().position(|n| {
+                    matches!(n.kind, NodeKind::TimerStartEvent { .. }) && n.parent.is_none()
+                })
+            });
         let start = match start {
             Some(s) => NodeIdx(s as u32),
             None => {
@@ -387,8 +462,8 @@ impl ProcessB {
                     "process",
                     Some(&self.id),
                     self.position,
-                    "the process has no none start event: draw one start event (without a \
-                     trigger) where the procedure begins",
+                    "the process has no start event: draw one none start event (without a \
+                     trigger) where the procedure begins, or timer start events",
                 ));
                 NodeIdx(0)
             }
@@ -409,8 +484,93 @@ impl ProcessB {
     }
 }
 
+impl ProcessB {
+    /// Resolves a boundary event's `attachedToRef` to an activity that may carry boundary
+    /// events (user, service or manual task, task, sub-process).
+    fn attached(
+        &self,
+        file: &str,
+        n: &NodeB,
+        node_ids: &HashMap<&str, NodeIdx>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<NodeIdx> {
+        let mut report = |kind, message: String| {
+            diags.push(diag(
+                file,
+                kind,
+                "boundaryEvent",
+                Some(&n.id),
+                n.position,
+                message,
+            ))
+        };
+        let Some(r) = n.attached_to.as_deref() else {
+            report(
+                DiagnosticKind::InvalidAttribute,
+                "the boundary event has no attachedToRef: draw it on the border of a task or \
+                 sub-process"
+                    .into(),
+            );
+            return None;
+        };
+        let Some(idx) = node_ids.get(r).copied() else {
+            if !self.refused.contains(r) {
+                report(
+                    DiagnosticKind::DanglingFlow,
+                    format!(
+                        "attachedToRef `{r}` names no flow node of process `{}`: attach the \
+                         boundary event to an existing task or sub-process",
+                        self.id
+                    ),
+                );
+            }
+            return None;
+        };
+        let target = &self.nodes[idx.0 as usize];
+        match target.tag {
+            Tag::User | Tag::Service | Tag::Manual | Tag::Task | Tag::Sub => Some(idx),
+            _ => {
+                report(
+                    DiagnosticKind::UnsupportedElement,
+                    format!(
+                        "a boundary event on `{r}` (a {}) is not supported: attach timers to a \
+                         user task, service task, manual task, task or sub-process",
+                        target.tag_name()
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// An event that needs a timer definition and has none.
+fn needs_timer(file: &str, n: &NodeB, element: &str) -> Diagnostic {
+    let message = match n.tag {
+        Tag::Start => {
+            "motcua:workingDays makes a start event a timer start event only with a \
+                       timerEventDefinition: add one, or remove the attribute"
+        }
+        Tag::Catch => {
+            "an intermediate catch event without an event definition waits for \
+                       nothing: add a timerEventDefinition (motcua executes timer catch events), \
+                       or remove the event"
+        }
+        _ => {
+            "a boundary event without an event definition is never triggered: add a \
+              timerEventDefinition (motcua executes timer boundary events), or remove the event"
+        }
+    };
+    let kind = match n.tag {
+        Tag::Start => DiagnosticKind::InvalidAttribute,
+        _ => DiagnosticKind::UnsupportedElement,
+    };
+    diag(file, kind, element, Some(&n.id), n.position, message)
+}
+
 impl NodeB {
-    fn tag_name(&self) -> &'static str {
+    /// The BPMN element name of the node.
+    pub fn tag_name(&self) -> &'static str {
         match self.tag {
             Tag::Start => "startEvent",
             Tag::End => "endEvent",
@@ -422,6 +582,8 @@ impl NodeB {
             Tag::Parallel => "parallelGateway",
             Tag::Inclusive => "inclusiveGateway",
             Tag::Sub => "subProcess",
+            Tag::Catch => "intermediateCatchEvent",
+            Tag::Boundary => "boundaryEvent",
         }
     }
 }

@@ -13,11 +13,21 @@
 //! Motcua executes what it can execute faithfully and refuses the rest with the element's
 //! name, id and position; it never silently drops something that changes what runs.
 //!
-//! - **Executed** (inside a `process` or embedded `subProcess`): `startEvent` (none only),
-//!   `endEvent` (none, or with `terminateEventDefinition`), `userTask`, `serviceTask` (external
-//!   worker topic), `manualTask`, `task`, `exclusiveGateway`, `parallelGateway`,
-//!   `inclusiveGateway`, `subProcess`, `sequenceFlow` with an optional `conditionExpression`,
-//!   and `laneSet`/`lane`/`childLaneSet`/`flowNodeRef` (a node belongs to its innermost lane).
+//! - **Executed** (inside a `process` or embedded `subProcess`): `startEvent` (none; at process
+//!   level also with a `timerEventDefinition`), `endEvent` (none, or with
+//!   `terminateEventDefinition`), `intermediateCatchEvent` with a `timerEventDefinition`,
+//!   `boundaryEvent` with a `timerEventDefinition` on a `userTask`, `serviceTask`, `manualTask`,
+//!   `task` or `subProcess` (`attachedToRef`; `cancelActivity`, default `true`, makes it
+//!   interrupting), `userTask`, `serviceTask` (external worker topic), `manualTask`, `task`,
+//!   `exclusiveGateway`, `parallelGateway`, `inclusiveGateway`, `subProcess`, `sequenceFlow`
+//!   with an optional `conditionExpression`, and `laneSet`/`lane`/`childLaneSet`/`flowNodeRef`
+//!   (a node belongs to its innermost lane).
+//!   A `timerEventDefinition` holds one `timeDuration`, `timeDate` or `timeCycle` (text or CDATA;
+//!   `xsi:type` ignored), read by [`crate::timer::TimerSpec::parse`]: ISO 8601 durations, dates
+//!   (Vietnam time without an offset) and repeating intervals, cron expressions, or a FEEL
+//!   (`=`) / `${...}` expression evaluated when the timer is armed. `motcua:workingDays="2"` on
+//!   the definition or on the event (it then needs no time child, and wins over one) is a
+//!   duration in working days.
 //! - **Skipped** (no execution semantics here): diagram interchange (`bpmndi`, `dc`, `di`),
 //!   `documentation`, `textAnnotation`, `association`, `group`, `category`, data objects and
 //!   stores with their references, `ioSpecification`, `property`, data input/output
@@ -30,11 +40,16 @@
 //!   `zeebe:userTask`, `camunda:failedJobRetryTimeCycle` and any other vendor element not listed
 //!   below. Attributes motcua does not know (`camunda:asyncBefore`, `camunda:dueDate`, ...) are
 //!   ignored.
-//! - **Refused**: every other BPMN element in a process (intermediate and boundary events,
+//! - **Refused**: every other BPMN element in a process (`intermediateThrowEvent`,
 //!   `scriptTask`, `sendTask`, `receiveTask`, `businessRuleTask`, `callActivity`,
 //!   `eventBasedGateway`, `complexGateway`, `transaction`, `adHocSubProcess`, event
-//!   sub-processes), start and end events with any other event definition (the diagnostic names
-//!   the event definition and its own position, with the event's id), loop characteristics,
+//!   sub-processes), events with any other event definition (message, signal, error,
+//!   escalation, conditional, compensation, link...: the diagnostic names the event definition
+//!   and its own position, with the event's id), events with more than one event definition,
+//!   timer start events inside a sub-process (an embedded sub-process starts with a none start
+//!   event), intermediate catch and boundary events without an event definition, boundary
+//!   events on anything but a task or sub-process, bad timer values (`invalid-attribute` at the
+//!   value's position, saying which format is expected), loop characteristics,
 //!   `potentialOwner`/`humanPerformer` (use motcua attributes), conditions in a language other
 //!   than FEEL/JUEL, Java delegates (`camunda:class`, `camunda:delegateExpression`,
 //!   `camunda:expression`), and the extension elements that change execution: input/output
@@ -66,9 +81,10 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
 use crate::model::{Assignment, Lane, Process};
+use crate::timer::{Timer, TimerKind};
 
 use build::{diag, parse_days, parse_list, parse_retries, parse_single, CAMUNDA, MOTCUA, ZEEBE};
-use build::{FlowB, LaneB, NodeB, ProcessB, Tag};
+use build::{FlowB, LaneB, NodeB, ProcessB, Tag, TimerB};
 use xml::{Element, Ev, Ns, Pump, XmlError};
 
 /// Parses every process of a BPMN file. Not yet validated: see [`crate::validate`].
@@ -87,6 +103,10 @@ enum Frame {
     SubProcess(u32),
     /// A task, event or gateway.
     Node(u32),
+    /// A `timerEventDefinition` of the node.
+    Timer(u32),
+    /// A `timeDuration`, `timeDate` or `timeCycle` of the node's timer.
+    TimerValue(u32, TimerKind),
     Extensions(Owner),
     Flow(usize),
     Condition(usize),
@@ -116,9 +136,11 @@ struct Parser<'a> {
     /// Every kept id with where it was first seen.
     ids: HashMap<String, Position>,
     processes: Vec<ProcessB>,
-    /// Text of the element being read (a condition or a lane's node reference).
+    /// Text of the element being read (a condition, a timer value or a lane's node reference).
     text: String,
     condition_position: Position,
+    /// Where the timer value being read starts.
+    timer_value_position: Position,
 }
 
 impl<'a> Parser<'a> {
@@ -134,6 +156,7 @@ impl<'a> Parser<'a> {
             processes: Vec::new(),
             text: String::new(),
             condition_position: Position::default(),
+            timer_value_position: Position::default(),
         }
     }
 
@@ -207,9 +230,10 @@ impl<'a> Parser<'a> {
                     self.stack.pop();
                     self.close(frame);
                 }
-                (Some(Frame::Condition(_) | Frame::FlowNodeRef(_)), Ev::Text(t)) => {
-                    self.text.push_str(&t)
-                }
+                (
+                    Some(Frame::Condition(_) | Frame::FlowNodeRef(_) | Frame::TimerValue(..)),
+                    Ev::Text(t),
+                ) => self.text.push_str(&t),
                 (Some(_), Ev::Text(_)) => {}
                 (Some(frame), Ev::Start(e)) => {
                     if let Err(e) = self.open(frame, e) {
@@ -349,6 +373,38 @@ impl<'a> Parser<'a> {
             ),
             (Frame::Node(_), _, _) => self.pump.skip(&e),
 
+            // <timerEventDefinition>: one of timeDuration, timeDate, timeCycle (the `xsi:type`
+            // Camunda Modeler writes is ignored).
+            (Frame::Timer(i), Ns::Bpmn, local) if TimerKind::of_element(local).is_some() => {
+                let kind = TimerKind::of_element(local).unwrap_or(TimerKind::Duration);
+                self.text.clear();
+                self.timer_value_position = e.position;
+                self.push(Frame::TimerValue(i, kind), &e);
+                Ok(())
+            }
+            (Frame::Timer(_), Ns::Bpmn, "documentation" | "extensionElements") => {
+                self.pump.skip(&e)
+            }
+            (Frame::Timer(_), Ns::Bpmn, _) => self.refuse(
+                &e,
+                format!(
+                    "`{}` inside a timer event definition is not supported: use timeDuration, \
+                     timeDate or timeCycle",
+                    e.local
+                ),
+            ),
+            (Frame::Timer(_), _, _) => self.pump.skip(&e),
+            (Frame::TimerValue(i, _), _, _) => {
+                if let Some(def) = self.node_mut(i).and_then(|n| n.timer_def.as_mut()) {
+                    def.refused = true;
+                }
+                self.refuse(
+                    &e,
+                    "a timer value is text (a duration, date, cycle or expression), not XML \
+                     elements",
+                )
+            }
+
             // <extensionElements>: the vendor elements that carry what motcua reads, refusals
             // of those that change execution, and a skip for the rest.
             (Frame::Extensions(owner), Ns::Zeebe, "assignmentDefinition") => {
@@ -474,6 +530,14 @@ impl<'a> Parser<'a> {
                     flow.condition = (!text.is_empty()).then(|| text.to_owned());
                 }
             }
+            Frame::TimerValue(i, kind) => {
+                let text = std::mem::take(&mut self.text);
+                let position = self.timer_value_position;
+                if let Some(def) = self.node_mut(i).and_then(|n| n.timer_def.as_mut()) {
+                    def.values.push((kind, text, position));
+                }
+            }
+            Frame::Timer(i) => self.finish_timer(i),
             Frame::FlowNodeRef(lane) => {
                 let text = std::mem::take(&mut self.text);
                 if let Some(lane) = self.process().and_then(|p| p.lanes.get_mut(lane)) {
@@ -528,7 +592,11 @@ impl<'a> Parser<'a> {
     /// element's own id or, when it has none, the id of the flow node or flow it belongs to.
     fn refuse(&mut self, e: &Element, message: impl Into<String>) -> Result<(), XmlError> {
         let node = self.stack.iter().rev().find_map(|(f, _)| match f {
-            Frame::Node(i) | Frame::SubProcess(i) | Frame::Extensions(Owner::Node(i)) => Some(*i),
+            Frame::Node(i)
+            | Frame::SubProcess(i)
+            | Frame::Extensions(Owner::Node(i))
+            | Frame::Timer(i)
+            | Frame::TimerValue(i, _) => Some(*i),
             _ => None,
         });
         if let Some(n) = node.and_then(|i| self.node_mut(i)) {
@@ -567,9 +635,11 @@ impl<'a> Parser<'a> {
     fn owner_id(&self) -> Option<String> {
         let p = self.processes.last()?;
         self.stack.iter().rev().find_map(|(f, _)| match f {
-            Frame::Node(i) | Frame::SubProcess(i) | Frame::Extensions(Owner::Node(i)) => {
-                p.nodes.get(*i as usize).map(|n| n.id.clone())
-            }
+            Frame::Node(i)
+            | Frame::SubProcess(i)
+            | Frame::Extensions(Owner::Node(i))
+            | Frame::Timer(i)
+            | Frame::TimerValue(i, _) => p.nodes.get(*i as usize).map(|n| n.id.clone()),
             Frame::Flow(i) | Frame::Condition(i) | Frame::Extensions(Owner::Flow(i)) => {
                 p.flows.get(*i).map(|f| f.id.clone())
             }
@@ -693,7 +763,22 @@ impl<'a> Parser<'a> {
             Tag::Exclusive | Tag::Inclusive => {
                 node.default = text_attr(e, Ns::None, "default");
             }
-            Tag::Start | Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub => {}
+            Tag::Boundary => {
+                node.attached_to = text_attr(e, Ns::None, "attachedToRef");
+                match e.attr(Ns::None, "cancelActivity").map(str::trim) {
+                    None | Some("true") => node.interrupting = true,
+                    Some("false") => node.interrupting = false,
+                    Some(v) => problems.push(format!(
+                        "cancelActivity `{v}` is neither `true` (the timer interrupts the \
+                         activity, the default) nor `false` (it starts a parallel path)"
+                    )),
+                }
+                node.working_days = text_attr(e, Ns::Motcua, "workingDays");
+            }
+            Tag::Start | Tag::Catch => {
+                node.working_days = text_attr(e, Ns::Motcua, "workingDays");
+            }
+            Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub => {}
         }
         for m in problems {
             self.invalid(e, Some(&id), m);
@@ -771,34 +856,70 @@ impl<'a> Parser<'a> {
         p.lanes.len() - 1
     }
 
-    /// An event definition inside a start or end event: only `terminateEventDefinition` in an
-    /// end event is executed.
+    /// An event definition inside an event: `terminateEventDefinition` in an end event and
+    /// `timerEventDefinition` in a process-level start event, an intermediate catch event or a
+    /// boundary event are executed; the rest is refused.
     fn event_definition(&mut self, i: u32, e: &Element) -> Result<(), XmlError> {
         let Some(node) = self.node_mut(i) else {
             return self.pump.skip(e);
         };
         let first = !node.has_event_definition;
         node.has_event_definition = true;
-        let (tag, node_id) = (node.tag, node.id.clone());
+        let (tag, node_id, nested) = (node.tag, node.id.clone(), node.parent.is_some());
+        let timer = e.local == "timerEventDefinition";
+        if first && timer && matches!(tag, Tag::Catch | Tag::Boundary)
+            || first && timer && tag == Tag::Start && !nested
+        {
+            node.timer_def = Some(TimerB {
+                position: e.position,
+                working_days: text_attr(e, Ns::Motcua, "workingDays"),
+                values: Vec::new(),
+                refused: false,
+            });
+            self.push(Frame::Timer(i), e);
+            return Ok(());
+        }
         if tag == Tag::End && first && e.local == "terminateEventDefinition" {
             node.terminate = true;
             return self.pump.skip(e);
         }
+        node.refused_child = true;
         let (kind, instead) = match tag {
+            Tag::Start if timer => (
+                "a start event of a sub-process",
+                "an embedded sub-process starts with a none start event when a token reaches it",
+            ),
             Tag::Start => (
                 "a start event",
-                "use a none start event; instances are started through the API",
+                "use a none start event (instances are started through the API) or a timer \
+                 start event",
             ),
             Tag::End => (
                 "an end event",
                 "use a none end event or a terminate end event",
             ),
+            Tag::Catch => (
+                "an intermediate catch event",
+                "only timer catch events are executed; model the wait as a user task",
+            ),
+            Tag::Boundary => (
+                "a boundary event",
+                "only timer boundary events are executed; model the other outcome with a \
+                 gateway after the activity",
+            ),
             _ => ("this element", "remove the event definition"),
         };
-        let message = format!(
-            "{kind} with a `{}` is not supported (`{node_id}`): {instead}",
-            e.local
-        );
+        let message = match first {
+            true => format!(
+                "{kind} with a `{}` is not supported (`{node_id}`): {instead}",
+                e.local
+            ),
+            false => format!(
+                "`{node_id}` has more than one event definition: motcua executes events with \
+                 exactly one; remove this `{}`",
+                e.local
+            ),
+        };
         let d = diag(
             self.file,
             DiagnosticKind::UnsupportedElement,
@@ -809,6 +930,69 @@ impl<'a> Parser<'a> {
         );
         self.report(d);
         self.pump.skip(e)
+    }
+
+    /// The end of a `timerEventDefinition`: its value (or motcua `workingDays`) becomes the
+    /// node's timer, or a diagnostic with the value's position.
+    fn finish_timer(&mut self, i: u32) {
+        let Some(node) = self.node_mut(i) else {
+            return;
+        };
+        let Some(def) = node.timer_def.take() else {
+            return;
+        };
+        if def.refused {
+            return;
+        }
+        let (node_id, node_element, node_position) =
+            (node.id.clone(), node.tag_name(), node.position);
+        let working_days = match (def.working_days, node.working_days.clone()) {
+            (Some(w), _) => Some((w, "timerEventDefinition", def.position)),
+            (None, Some(w)) => Some((w, node_element, node_position)),
+            (None, None) => None,
+        };
+        let (result, element, position) = match (working_days, def.values.as_slice()) {
+            (Some((w, element, position)), _) => (Timer::working_days(&w), element, position),
+            (None, [(kind, text, position)]) => {
+                (Timer::parse(*kind, text), kind.element_name(), *position)
+            }
+            (None, []) => (
+                Err(crate::timer::TimerError(
+                    "the timer says nothing about time: add a timeDuration (e.g. PT4H), a \
+                     timeDate or a timeCycle, or set motcua:workingDays"
+                        .into(),
+                )),
+                "timerEventDefinition",
+                def.position,
+            ),
+            (None, [_, (kind, _, position), ..]) => (
+                Err(crate::timer::TimerError(format!(
+                    "a timer has exactly one of timeDuration, timeDate and timeCycle: remove \
+                     this `{}` or the other",
+                    kind.element_name()
+                ))),
+                kind.element_name(),
+                *position,
+            ),
+        };
+        match result {
+            Ok(timer) => {
+                if let Some(node) = self.node_mut(i) {
+                    node.timer = Some(timer);
+                }
+            }
+            Err(e) => {
+                let d = diag(
+                    self.file,
+                    DiagnosticKind::InvalidAttribute,
+                    element,
+                    Some(&node_id),
+                    position,
+                    e.0,
+                );
+                self.report(d);
+            }
+        }
     }
 
     fn zeebe_assignment(&mut self, owner: Owner, e: &Element) {
@@ -947,9 +1131,9 @@ fn loop_message(local: &str) -> String {
 
 fn unsupported_message(local: &str) -> String {
     let instead = match local {
-        "intermediateCatchEvent" | "intermediateThrowEvent" | "boundaryEvent" => {
-            "events other than none start and none/terminate end are not executed yet; model the \
-             wait as a user task"
+        "intermediateThrowEvent" => {
+            "throw events (message, signal, escalation, ...) are not executed; remove it, or use \
+             a service task for an external worker"
         }
         "scriptTask" | "businessRuleTask" | "sendTask" | "receiveTask" => {
             "use a service task with motcua:topic, done by an external worker"

@@ -95,8 +95,40 @@ fn kind(p: &Process, idx: NodeIdx) -> String {
             }
         }
         NodeKind::SubProcess { start } => format!("subProcess start={}", p.node(*start).id),
+        NodeKind::TimerStartEvent { timer } => format!("startEvent {}", timer_text(timer)),
+        NodeKind::TimerCatchEvent { timer } => {
+            format!("intermediateCatchEvent {}", timer_text(timer))
+        }
+        NodeKind::BoundaryTimer {
+            attached_to,
+            interrupting,
+            timer,
+        } => format!(
+            "boundaryEvent on={}{} {}",
+            p.node(*attached_to).id,
+            if *interrupting {
+                ""
+            } else {
+                " non-interrupting"
+            },
+            timer_text(timer)
+        ),
         other => other.element_name().into(),
     }
+}
+
+/// A timer as `timeCycle R3/PT1H cycle`: the element, the text, the kind of spec.
+fn timer_text(timer: &crate::timer::Timer) -> String {
+    use crate::timer::TimerSpec;
+    let spec = match &timer.spec {
+        TimerSpec::Duration(_) => "duration",
+        TimerSpec::Date(_) => "date",
+        TimerSpec::Cycle { .. } => "cycle",
+        TimerSpec::Cron { .. } => "cron",
+        TimerSpec::WorkingDays(_) => "workingDays",
+        TimerSpec::Expression { .. } => "expression",
+    };
+    format!("{} {} {spec}", timer.kind.element_name(), timer.source)
 }
 
 /// Loads `xml` (parse and validate) and compares the rendering with `expect`.
@@ -298,12 +330,12 @@ fn dangling_flows() {
 #[test]
 fn unsupported_elements() {
     let body = r#"  <bpmn:startEvent id="s">
-    <bpmn:timerEventDefinition id="td"><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>
+    <bpmn:messageEventDefinition id="md" messageRef="m" />
   </bpmn:startEvent>
   <bpmn:userTask id="ut" />
-  <bpmn:boundaryEvent id="b" attachedToRef="ut"><bpmn:timerEventDefinition /></bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="b" attachedToRef="ut"><bpmn:errorEventDefinition /></bpmn:boundaryEvent>
   <bpmn:intermediateCatchEvent id="wait">
-    <bpmn:timerEventDefinition id="td2" />
+    <bpmn:signalEventDefinition id="sd" />
   </bpmn:intermediateCatchEvent>
   <bpmn:endEvent id="e"><bpmn:escalationEventDefinition id="esc" escalationRef="x" /></bpmn:endEvent>
   <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="ut" />
@@ -322,9 +354,9 @@ fn unsupported_elements() {
     check(
         &doc(body),
         "
-        5:5 unsupported-element timerEventDefinition s
-        8:3 unsupported-element boundaryEvent b
-        9:3 unsupported-element intermediateCatchEvent wait
+        5:5 unsupported-element messageEventDefinition s
+        8:49 unsupported-element errorEventDefinition b
+        10:5 unsupported-element signalEventDefinition wait
         12:25 unsupported-element escalationEventDefinition e
         17:3 unsupported-element scriptTask st
         18:24 unsupported-element multiInstanceLoopCharacteristics loop
@@ -572,6 +604,249 @@ fn truncated_files_never_panic() {
 #[test]
 fn positions_count_characters() {
     // `ồ` is three bytes in UTF-8 but one column.
-    let body = "  <bpmn:startEvent id=\"s\" name=\"hồ sơ\" /><bpmn:boundaryEvent id=\"b\" />\n";
-    check(&doc(body), "4:42 unsupported-element boundaryEvent b");
+    let body =
+        "  <bpmn:startEvent id=\"s\" name=\"hồ sơ\" /><bpmn:intermediateThrowEvent id=\"b\" />\n";
+    check(
+        &doc(body),
+        "4:42 unsupported-element intermediateThrowEvent b",
+    );
+}
+
+/// Renders every diagnostic with its message: `line:column code element id: message`.
+pub(crate) fn messages(xml: &str) -> Vec<String> {
+    match crate::load("test.bpmn", xml.as_bytes()) {
+        Ok(_) => vec!["loaded".into()],
+        Err(d) => {
+            d.0.iter()
+                .map(|d| {
+                    format!(
+                        "{} {} {} {}: {}",
+                        d.position,
+                        d.kind.code(),
+                        d.element,
+                        d.element_id.as_deref().unwrap_or("-"),
+                        d.message
+                    )
+                })
+                .collect()
+        }
+    }
+}
+
+#[test]
+fn timer_events() {
+    let body = r#"  <bpmn:startEvent id="tick" name="Mỗi sáng">
+    <bpmn:timerEventDefinition id="td1">
+      <bpmn:timeCycle xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="bpmn:tFormalExpression"><![CDATA[ 0 0 7 * * MON-FRI ]]></bpmn:timeCycle>
+    </bpmn:timerEventDefinition>
+  </bpmn:startEvent>
+  <bpmn:startEvent id="once">
+    <bpmn:timerEventDefinition><bpmn:timeDate>2026-11-24T07:00:00</bpmn:timeDate></bpmn:timerEventDefinition>
+  </bpmn:startEvent>
+  <bpmn:userTask id="ut" />
+  <bpmn:boundaryEvent id="late" attachedToRef="ut">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>
+      P3D
+    </bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="remind" attachedToRef="ut" cancelActivity="false" motcua:workingDays="1.5">
+    <bpmn:timerEventDefinition />
+  </bpmn:boundaryEvent>
+  <bpmn:intermediateCatchEvent id="wait">
+    <bpmn:timerEventDefinition motcua:workingDays="2"><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="pause">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>= delay</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:subProcess id="sub">
+    <bpmn:startEvent id="ss" />
+    <bpmn:intermediateCatchEvent id="nap"><bpmn:timerEventDefinition><bpmn:timeDuration>PT15M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="se" />
+    <bpmn:sequenceFlow id="s1" sourceRef="ss" targetRef="nap" />
+    <bpmn:sequenceFlow id="s2" sourceRef="nap" targetRef="se" />
+  </bpmn:subProcess>
+  <bpmn:boundaryEvent id="every" attachedToRef="sub" cancelActivity=" false ">
+    <bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>
+  </bpmn:boundaryEvent>
+  <bpmn:endEvent id="e" />
+  <bpmn:endEvent id="e2" />
+  <bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="ut" />
+  <bpmn:sequenceFlow id="f2" sourceRef="once" targetRef="ut" />
+  <bpmn:sequenceFlow id="f3" sourceRef="ut" targetRef="wait" />
+  <bpmn:sequenceFlow id="f4" sourceRef="wait" targetRef="pause" />
+  <bpmn:sequenceFlow id="f5" sourceRef="pause" targetRef="sub" />
+  <bpmn:sequenceFlow id="f6" sourceRef="sub" targetRef="e" />
+  <bpmn:sequenceFlow id="f7" sourceRef="late" targetRef="e2" />
+  <bpmn:sequenceFlow id="f8" sourceRef="remind" targetRef="e2" />
+  <bpmn:sequenceFlow id="f9" sourceRef="every" targetRef="e2" />
+"#;
+    let xml = doc(body);
+    // motcua:workingDays wins over the definition's own value (motcua > other dialects).
+    check(
+        &xml,
+        "
+        process p
+        tick startEvent timeCycle 0 0 7 * * MON-FRI cron
+        once startEvent timeDate 2026-11-24T07:00:00 date
+        ut userTask
+        late boundaryEvent on=ut timeDuration P3D duration
+        remind boundaryEvent on=ut non-interrupting timeDuration 1.5 workingDays
+        wait intermediateCatchEvent timeDuration 2 workingDays
+        pause intermediateCatchEvent timeDuration = delay expression
+        sub subProcess start=ss
+        ss startEvent in=sub
+        nap intermediateCatchEvent timeDuration PT15M duration in=sub
+        se endEvent in=sub
+        every boundaryEvent on=sub non-interrupting timeCycle R/PT1H cycle
+        e endEvent
+        e2 endEvent
+        s1 ss->nap
+        s2 nap->se
+        f1 tick->ut
+        f2 once->ut
+        f3 ut->wait
+        f4 wait->pause
+        f5 pause->sub
+        f6 sub->e
+        f7 late->e2
+        f8 remind->e2
+        f9 every->e2
+        ",
+    );
+    let p = &crate::load("t.bpmn", xml.as_bytes()).unwrap()[0];
+    let id = |i: NodeIdx| p.node(i).id.as_str();
+    // No none start event: the first timer start event is the start.
+    assert_eq!(id(p.start()), "tick");
+    assert_eq!(
+        p.timer_starts().map(id).collect::<Vec<_>>(),
+        ["tick", "once"]
+    );
+    let ut = p.node_by_id("ut").unwrap();
+    assert_eq!(
+        p.boundaries(ut).iter().map(|b| id(*b)).collect::<Vec<_>>(),
+        ["late", "remind"]
+    );
+    let sub = p.node_by_id("sub").unwrap();
+    assert_eq!(
+        p.boundaries(sub).iter().map(|b| id(*b)).collect::<Vec<_>>(),
+        ["every"]
+    );
+    assert!(p.boundaries(p.node_by_id("e").unwrap()).is_empty());
+}
+
+#[test]
+fn none_start_stays_the_start_beside_timer_starts() {
+    let body = r#"  <bpmn:startEvent id="tick"><bpmn:timerEventDefinition><bpmn:timeCycle>R/P1D</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>
+  <bpmn:startEvent id="s" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="tick" targetRef="e" />
+  <bpmn:sequenceFlow id="f2" sourceRef="s" targetRef="e" />
+"#;
+    let p = &crate::load("t.bpmn", doc(body).as_bytes()).unwrap()[0];
+    assert_eq!(p.node(p.start()).id, "s");
+    assert_eq!(p.timer_starts().count(), 1);
+}
+
+#[test]
+fn bad_timers() {
+    let body = r#"  <bpmn:startEvent id="s" />
+  <bpmn:intermediateCatchEvent id="w1">
+    <bpmn:timerEventDefinition><bpmn:timeDuration>P3X</bpmn:timeDuration></bpmn:timerEventDefinition>
+  </bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="w2"><bpmn:timerEventDefinition id="td" /></bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="w3"><bpmn:timerEventDefinition motcua:workingDays="1.2" /></bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="w4"><bpmn:timerEventDefinition><bpmn:timeDate>x</bpmn:timeDate><bpmn:timeCycle>R/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+  <bpmn:userTask id="ut" />
+  <bpmn:boundaryEvent id="b1" attachedToRef="ut" cancelActivity="yes"><bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H/2026-11-24</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="b2" attachedToRef="ghost"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="b3" attachedToRef="g"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:exclusiveGateway id="g" />
+  <bpmn:subProcess id="sub"><bpmn:startEvent id="ss"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent></bpmn:subProcess>
+  <bpmn:intermediateCatchEvent id="w5"><bpmn:timerEventDefinition><bpmn:timeDuration>= (</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+  <bpmn:intermediateCatchEvent id="w6" motcua:workingDays="abc"><bpmn:timerEventDefinition /></bpmn:intermediateCatchEvent>
+  <bpmn:boundaryEvent id="b4" attachedToRef="ut"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition><bpmn:messageEventDefinition /></bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="b5" attachedToRef="ut"><bpmn:timerEventDefinition><bpmn:timeDuration><x/></bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="b6" attachedToRef="ut" />
+  <bpmn:intermediateCatchEvent id="w7" />
+  <bpmn:intermediateThrowEvent id="t1" />
+"#;
+    let expect = [
+        "6:32 invalid-attribute timeDuration w1: timeDuration `P3X` is not an ISO 8601 duration \
+         such as P3D or PT4H: `X` is not a unit before T: use Y, M, W, D before T and H, M, S \
+         after it",
+        "8:40 invalid-attribute timerEventDefinition w2: the timer says nothing about time: add a \
+         timeDuration (e.g. PT4H), a timeDate or a timeCycle, or set motcua:workingDays",
+        "9:40 invalid-attribute timerEventDefinition w3: motcua:workingDays `1.2` is not a number \
+         of working days: write a positive multiple of 0.5 such as 2 or 0.5",
+        "10:99 invalid-attribute timeCycle w4: a timer has exactly one of timeDuration, timeDate \
+         and timeCycle: remove this `timeCycle` or the other",
+        "12:3 invalid-attribute boundaryEvent b1: cancelActivity `yes` is neither `true` (the \
+         timer interrupts the activity, the default) nor `false` (it starts a parallel path)",
+        "12:98 invalid-attribute timeCycle b1: timeCycle `R3/PT1H/2026-11-24` is not an ISO 8601 \
+         repeating interval such as R3/PT1H or R/2026-11-24T07:00:00+07:00/P1D, or a cron \
+         expression such as `0 0 7 * * MON-FRI`: an interval followed by an end is not \
+         supported; write the start and the interval, e.g. R3/2026-11-24T07:00:00+07:00/PT1H",
+        "13:3 dangling-flow boundaryEvent b2: attachedToRef `ghost` names no flow node of \
+         process `p`: attach the boundary event to an existing task or sub-process",
+        "14:3 unsupported-element boundaryEvent b3: a boundary event on `g` (a \
+         exclusiveGateway) is not supported: attach timers to a user task, service task, manual \
+         task, task or sub-process",
+        "16:54 unsupported-element timerEventDefinition ss: a start event of a sub-process with a \
+         `timerEventDefinition` is not supported (`ss`): an embedded sub-process starts with a \
+         none start event when a token reaches it",
+        "17:67 invalid-attribute timeDuration w5: timeDuration `= (` is an expression that does \
+         not parse: expected an expression after '(' at character 4",
+        "18:3 invalid-attribute intermediateCatchEvent w6: motcua:workingDays `abc` is not a \
+         number of working days: write a positive multiple of 0.5 such as 2 or 0.5",
+        "19:148 unsupported-element messageEventDefinition b4: `b4` has more than one event \
+         definition: motcua executes events with exactly one; remove this \
+         `messageEventDefinition`",
+        "20:96 unsupported-element x b5: a timer value is text (a duration, date, cycle or \
+         expression), not XML elements",
+        "21:3 unsupported-element boundaryEvent b6: a boundary event without an event definition \
+         is never triggered: add a timerEventDefinition (motcua executes timer boundary events), \
+         or remove the event",
+        "22:3 unsupported-element intermediateCatchEvent w7: an intermediate catch event without \
+         an event definition waits for nothing: add a timerEventDefinition (motcua executes \
+         timer catch events), or remove the event",
+        "23:3 unsupported-element intermediateThrowEvent t1: `intermediateThrowEvent` is not \
+         supported: motcua does not execute it; throw events (message, signal, escalation, ...) \
+         are not executed; remove it, or use a service task for an external worker",
+    ];
+    let actual = messages(&doc(body));
+    for (a, e) in actual.iter().zip(expect.iter()) {
+        assert_eq!(a, e);
+    }
+    assert_eq!(actual.len(), expect.len(), "{actual:#?}");
+}
+
+#[test]
+fn other_boundary_definitions_stay_refused() {
+    for def in [
+        "errorEventDefinition",
+        "messageEventDefinition",
+        "signalEventDefinition",
+        "escalationEventDefinition",
+        "conditionalEventDefinition",
+        "compensateEventDefinition",
+    ] {
+        let body = format!(
+            r#"  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="ut" />
+  <bpmn:boundaryEvent id="b" attachedToRef="ut"><bpmn:{def} /></bpmn:boundaryEvent>
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="ut" />
+  <bpmn:sequenceFlow id="f2" sourceRef="ut" targetRef="e" />
+  <bpmn:sequenceFlow id="f3" sourceRef="b" targetRef="e" />
+"#
+        );
+        assert_eq!(
+            messages(&doc(&body)),
+            [format!(
+                "6:49 unsupported-element {def} b: a boundary event with a `{def}` is not \
+                 supported (`b`): only timer boundary events are executed; model the other \
+                 outcome with a gateway after the activity"
+            )]
+        );
+    }
 }

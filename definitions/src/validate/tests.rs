@@ -188,3 +188,143 @@ fn ids_are_unique_across_processes() {
     let diags = crate::validate::validate_all("x", &twice).expect_err("duplicates");
     assert_eq!(diags.0.len(), 3, "{diags}");
 }
+
+const TIMER: &str = "<bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration>\
+                     </bpmn:timerEventDefinition>";
+
+#[test]
+fn start_events_with_timers() {
+    use crate::parse::tests::messages;
+    // No start event at all.
+    let body = r#"  <bpmn:userTask id="a" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="a" targetRef="e" />
+"#;
+    assert_eq!(
+        messages(&doc(body)),
+        [
+            "3:1 start-event process p: the process has no start event: draw one none start event \
+          (without a trigger) where the procedure begins, or timer start events"
+        ]
+    );
+    // Two none start events are still wrong beside a timer start event; every start is a root
+    // of reachability.
+    let body = format!(
+        r#"  <bpmn:startEvent id="s1" />
+  <bpmn:startEvent id="s2" />
+  <bpmn:startEvent id="t">{TIMER}</bpmn:startEvent>
+  <bpmn:userTask id="a" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s1" targetRef="e" />
+  <bpmn:sequenceFlow id="f2" sourceRef="s2" targetRef="e" />
+  <bpmn:sequenceFlow id="f3" sourceRef="t" targetRef="a" />
+  <bpmn:sequenceFlow id="f4" sourceRef="a" targetRef="e" />
+  <bpmn:sequenceFlow id="f5" sourceRef="a" targetRef="t" />
+"#
+    );
+    check(
+        &doc(&body),
+        "
+        5:3 start-event startEvent s2
+        6:3 start-event startEvent t
+        ",
+    );
+}
+
+#[test]
+fn boundary_events() {
+    use crate::parse::tests::messages;
+    let body = format!(
+        r#"  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="a" />
+  <bpmn:boundaryEvent id="ok" attachedToRef="a">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="mute" attachedToRef="a">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="fed" attachedToRef="a">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:boundaryEvent id="loop" attachedToRef="a">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:userTask id="island" />
+  <bpmn:boundaryEvent id="far" attachedToRef="island">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:task id="spin" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="a" />
+  <bpmn:sequenceFlow id="f2" sourceRef="a" targetRef="e" />
+  <bpmn:sequenceFlow id="f3" sourceRef="ok" targetRef="e" />
+  <bpmn:sequenceFlow id="f4" sourceRef="s" targetRef="fed" />
+  <bpmn:sequenceFlow id="f5" sourceRef="fed" targetRef="e" />
+  <bpmn:sequenceFlow id="f6" sourceRef="loop" targetRef="spin" />
+  <bpmn:sequenceFlow id="f7" sourceRef="far" targetRef="e" />
+  <bpmn:sequenceFlow id="f8" sourceRef="island" targetRef="e" />
+"#
+    );
+    assert_eq!(
+        messages(&doc(&body)),
+        [
+            "7:3 no-path-to-end boundaryEvent mute: boundary event `mute` has no outgoing flow: \
+             connect it to the path taken when its timer fires",
+            "9:3 no-path-to-end boundaryEvent loop: no end event can be reached from `loop`: \
+             connect it on towards an end event",
+            "10:3 unreachable userTask island: `island` cannot be reached from the start event of \
+             its process: connect a sequence flow into it or delete it",
+            "11:3 unreachable boundaryEvent far: `far` cannot be reached from the start event of \
+             its process: connect a sequence flow into it or delete it",
+            "12:3 no-path-to-end task spin: no end event can be reached from `spin`: connect it \
+             on towards an end event",
+            "17:3 dangling-flow sequenceFlow f4: the flow ends at boundary event `fed`: a \
+             boundary event is triggered by its timer, never by a flow; connect the flow to the \
+             activity",
+        ]
+    );
+}
+
+#[test]
+fn boundary_events_stay_in_their_activitys_scope() {
+    let body = format!(
+        r#"  <bpmn:startEvent id="s" />
+  <bpmn:subProcess id="sub">
+    <bpmn:startEvent id="ss" />
+    <bpmn:userTask id="inner" />
+    <bpmn:endEvent id="se" />
+    <bpmn:sequenceFlow id="s1" sourceRef="ss" targetRef="inner" />
+    <bpmn:sequenceFlow id="s2" sourceRef="inner" targetRef="se" />
+    <bpmn:boundaryEvent id="inside" attachedToRef="inner" cancelActivity="false">{TIMER}</bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="s3" sourceRef="inside" targetRef="se" />
+  </bpmn:subProcess>
+  <bpmn:boundaryEvent id="wrong" attachedToRef="inner">{TIMER}</bpmn:boundaryEvent>
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="sub" />
+  <bpmn:sequenceFlow id="f2" sourceRef="sub" targetRef="e" />
+  <bpmn:sequenceFlow id="f3" sourceRef="wrong" targetRef="e" />
+"#
+    );
+    // `wrong` is drawn in the process but attached inside the sub-process: refused, and (not
+    // being reachable from the process start through its activity) unreachable as well.
+    check(
+        &doc(&body),
+        "
+        14:3 invalid-attribute boundaryEvent wrong
+        14:3 unreachable boundaryEvent wrong
+        ",
+    );
+    check(
+        &doc(&body.replace(
+            "  <bpmn:boundaryEvent id=\"wrong\" attachedToRef=\"inner\">",
+            "  <bpmn:boundaryEvent id=\"wrong\" attachedToRef=\"sub\">",
+        )),
+        "
+        process p
+        s startEvent
+        sub subProcess start=ss
+        ss startEvent in=sub
+        inner userTask in=sub
+        se endEvent in=sub
+        inside boundaryEvent on=inner non-interrupting timeDuration PT1H duration in=sub
+        wrong boundaryEvent on=sub timeDuration PT1H duration
+        e endEvent
+        s1 ss->inner
+        s2 inner->se
+        s3 inside->se
+        f1 s->sub
+        f2 sub->e
+        f3 wrong->e
+        ",
+    );
+}

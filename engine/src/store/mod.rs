@@ -47,6 +47,8 @@ pub struct NewDefinition {
     pub checksum: String,
     /// The file's text.
     pub xml: String,
+    /// The first firing of each timer start event: (node id, due).
+    pub timer_starts: Vec<(String, DateTime<Utc>)>,
 }
 
 /// A stored definition version.
@@ -140,10 +142,26 @@ pub struct TaskQuery {
     pub instance: Option<InstanceId>,
     /// Include completed and cancelled tasks too (default: open only).
     pub include_closed: bool,
+    /// Only tasks due before this instant.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only overdue tasks (`Some(true)`) or only tasks not overdue (`Some(false)`).
+    pub overdue: Option<bool>,
+    /// Order: oldest first (default) or by due date (undated last).
+    pub sort: TaskSort,
     /// Page size (default 50, at most 1,000).
     pub limit: Option<u32>,
     /// Skip this many (offset paging).
     pub offset: Option<u32>,
+}
+
+/// The order of a task list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskSort {
+    /// Oldest first.
+    #[default]
+    Created,
+    /// Earliest due date first; tasks without a due date last.
+    Due,
 }
 
 /// A task as listed.
@@ -155,6 +173,10 @@ pub struct TaskRow {
     pub state: String,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
+    /// Marked "due soon" by its SLA timer.
+    pub due_soon: bool,
+    /// Marked overdue by its SLA timer.
+    pub overdue: bool,
 }
 
 /// A job locked for an external worker.
@@ -166,13 +188,64 @@ pub struct LockedJob {
     pub lock_expires_at: DateTime<Utc>,
 }
 
+/// A job claimed by the job executor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueJob {
+    /// The job.
+    pub id: JobId,
+    /// `external`, `timer` or `timer_start`.
+    pub kind: String,
+    /// The instance (none for a timer start).
+    pub instance: Option<InstanceId>,
+    /// The definition of a timer start.
+    pub definition: Option<(String, i32)>,
+    /// The node.
+    pub node: String,
+    /// The topic (external jobs).
+    pub topic: String,
+    /// Attempts left.
+    pub retries: u32,
+    /// Firings so far (timer starts).
+    pub fired: u32,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// An operator schedule (cron).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRow {
+    /// Unique name.
+    pub name: String,
+    /// Cron expression (Asia/Ho_Chi_Minh).
+    pub cron: String,
+    /// The registered handler it runs.
+    pub handler: String,
+    /// The next fire.
+    pub next_due: DateTime<Utc>,
+}
+
+/// One recorded run of a schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRun {
+    /// Schedule name.
+    pub name: String,
+    /// The fire it was for.
+    pub due_at: DateTime<Utc>,
+    /// When it ran.
+    pub ran_at: DateTime<Utc>,
+    /// Which runner.
+    pub runner: String,
+    /// The handler's result.
+    pub result: Value,
+}
+
 /// An incident: a job whose retries ran out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRow {
     /// The job.
     pub job: JobId,
-    /// The instance.
-    pub instance: InstanceId,
+    /// The instance (none for a timer start event's job).
+    pub instance: Option<InstanceId>,
     /// The node.
     pub node: String,
     /// The last error.
@@ -267,4 +340,87 @@ pub trait Store: Send + Sync + 'static {
 
     /// Open incidents.
     fn incidents(&self) -> impl Future<Output = Result<Vec<IncidentRow>, StoreError>> + Send;
+
+    /// One job's row, claimed or not.
+    fn job(&self, id: JobId) -> impl Future<Output = Result<Option<DueJob>, StoreError>> + Send;
+
+    /// Leases up to `max` due jobs for the executor: timers, timer starts and the external jobs
+    /// of `topics` (served by in-process handlers).
+    fn claim_due_jobs(
+        &self,
+        worker: &str,
+        topics: &[String],
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DueJob>, StoreError>> + Send;
+
+    /// Fires a timer start: writes the new instance (as [`Store::commit`]) and, in the same
+    /// transaction, closes the job — unless it is no longer open, in which case nothing is
+    /// written and `false` is returned.
+    fn commit_timer_start(
+        &self,
+        job: JobId,
+        commit: Commit<'_>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records a failed attempt of a job that belongs to no instance (a timer start): fewer
+    /// retries and a later due time, or an incident at zero.
+    fn fail_unowned_job(
+        &self,
+        job: JobId,
+        error: &str,
+        retries: u32,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives an unowned job's incident new attempts.
+    fn retry_unowned_job(
+        &self,
+        job: JobId,
+        retries: u32,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Adds or replaces a schedule.
+    fn put_schedule(
+        &self,
+        schedule: &ScheduleRow,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes a schedule; false when there was none.
+    fn remove_schedule(&self, name: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every schedule.
+    fn schedules(&self) -> impl Future<Output = Result<Vec<ScheduleRow>, StoreError>> + Send;
+
+    /// Leases up to `max` due schedules.
+    fn claim_due_schedules(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<ScheduleRow>, StoreError>> + Send;
+
+    /// Records a schedule's run for `due_at` and moves it to `next_due`, in one transaction.
+    /// Returns false (and writes nothing) when that fire was already recorded by another runner.
+    fn record_schedule_run(
+        &self,
+        run: &ScheduleRun,
+        next_due: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The recorded runs of a schedule, newest first.
+    fn schedule_runs(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Vec<ScheduleRun>, StoreError>> + Send;
+
+    /// Open tasks marked overdue, counted by agency and candidate group (for reports).
+    fn overdue_counts(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(Option<String>, String, i64)>, StoreError>> + Send;
 }

@@ -20,12 +20,14 @@ use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, IncidentRow, JournalEntry, LockedJob, NewDefinition, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow,
+    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
+    NewDefinition, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
+    TaskSort,
 };
-use crate::command::{Effect, JobRecord, TaskRecord};
+use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
+use crate::state::SlaMark;
 
 /// When SQLite syncs to disk (see the module comment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,6 +142,38 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// Sends one commit batch on the writer connection. After a failed batch the transaction may
+    /// still be open (also when an earlier caller went away mid-batch): it is rolled back before
+    /// anything else, and a batch refused for finding a transaction open is sent once more.
+    async fn run_batch(
+        &self,
+        commit: &Commit<'_>,
+        guard_job: Option<JobId>,
+    ) -> Result<(), sqlx::Error> {
+        let mut writer = self.writer.lock().await;
+        let mut retried = false;
+        loop {
+            let mut batch = match commit_batch(commit, guard_job) {
+                Ok(b) => b,
+                Err(e) => return Err(sqlx::Error::Encode(Box::new(e))),
+            };
+            match batch.build().execute(&mut *writer).await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let open_before = e.to_string().contains("within a transaction");
+                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
+                        tracing::debug!("rollback after a failed commit: {rollback}");
+                    }
+                    if open_before && !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
     /// Closes every connection (the WAL is checkpointed by the last one).
     pub async fn close(&self) {
         let mut writer = self.writer.lock().await;
@@ -182,9 +216,12 @@ fn task_row(row: &SqliteRow) -> Result<TaskRow, StoreError> {
             agency: row.try_get("agency").map_err(backend)?,
             form_key: row.try_get("form_key").map_err(backend)?,
             created_at: row.try_get("created_at").map_err(backend)?,
+            due_at: row.try_get("due_at").map_err(backend)?,
         },
         state: row.try_get("state").map_err(backend)?,
         closed_at: row.try_get("closed_at").map_err(backend)?,
+        due_soon: row.try_get::<i64, _>("due_soon").map_err(backend)? != 0,
+        overdue: row.try_get::<i64, _>("overdue").map_err(backend)? != 0,
     })
 }
 
@@ -198,7 +235,8 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
             let id = t.id.to_string();
             q.push(
                 "INSERT INTO tasks (id, instance_id, definition_key, node_id, name, assignee, \
-                 candidate_groups, candidate_users, agency, form_key, state, created_at) VALUES (",
+                 candidate_groups, candidate_users, agency, form_key, state, created_at, due_at) \
+                 VALUES (",
             );
             let mut v = q.separated(", ");
             v.push_bind(id.clone())
@@ -212,7 +250,8 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
                 .push_bind(t.agency.clone())
                 .push_bind(t.form_key.clone())
                 .push_bind("open")
-                .push_bind(t.created_at);
+                .push_bind(t.created_at)
+                .push_bind(t.due_at);
             q.push(");\n");
         }
         Effect::TaskAssigned { task, assignee } => {
@@ -234,11 +273,12 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
         }
         Effect::JobCreated(j) => {
             q.push(
-                "INSERT INTO jobs (id, instance_id, node_id, topic, state, retries, due_at, \
+                "INSERT INTO jobs (id, kind, instance_id, node_id, topic, state, retries, due_at, \
                  created_at) VALUES (",
             );
             let mut v = q.separated(", ");
             v.push_bind(j.id.to_string())
+                .push_bind(j.kind.as_str())
                 .push_bind(j.instance.to_string())
                 .push_bind(j.node.clone())
                 .push_bind(j.topic.clone())
@@ -285,6 +325,43 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
                      created_at = excluded.created_at, resolved_at = NULL;\n",
                 );
         }
+        Effect::TaskMarked { task, mark } => {
+            let column = match mark {
+                SlaMark::DueSoon => "due_soon",
+                SlaMark::Overdue => "overdue",
+            };
+            q.push(format!("UPDATE tasks SET {column} = 1 WHERE id = "))
+                .push_bind(task.to_string())
+                .push(";\n");
+        }
+        Effect::IncidentResolved {
+            job,
+            retries,
+            due_at,
+        } => {
+            let id = job.to_string();
+            q.push("UPDATE jobs SET state = 'open', retries = ")
+                .push_bind(*retries as i64)
+                .push(", due_at = ")
+                .push_bind(*due_at)
+                .push(", lock_owner = NULL, lock_expires_at = NULL WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\nUPDATE incidents SET resolved_at = ")
+                .push_bind(at)
+                .push(" WHERE job_id = ")
+                .push_bind(id)
+                .push(" AND resolved_at IS NULL;\n");
+        }
+        Effect::TimerStartScheduled {
+            job,
+            key,
+            version,
+            node,
+            fired,
+            due_at,
+        } => {
+            push_timer_start(q, *job, key, *version, node, *fired, *due_at, at);
+        }
         Effect::JobClosed { job, how } => {
             let id = job.to_string();
             q.push("UPDATE jobs SET state = ")
@@ -300,6 +377,36 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
     }
 }
 
+#[allow(clippy::too_many_arguments)]
+fn push_timer_start(
+    q: &mut QueryBuilder<'static, Sqlite>,
+    job: JobId,
+    key: &str,
+    version: i32,
+    node: &str,
+    fired: u32,
+    due_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) {
+    q.push(
+        "INSERT INTO jobs (id, kind, definition_key, definition_version, node_id, topic, state, \
+         retries, fired, due_at, created_at) VALUES (",
+    );
+    let mut v = q.separated(", ");
+    v.push_bind(job.to_string())
+        .push_bind("timer_start")
+        .push_bind(key.to_owned())
+        .push_bind(version)
+        .push_bind(node.to_owned())
+        .push_bind("")
+        .push_bind("open")
+        .push_bind(crate::step::TIMER_RETRIES as i64)
+        .push_bind(fired as i64)
+        .push_bind(due_at)
+        .push_bind(at);
+    q.push(");\n");
+}
+
 /// Builds one command's whole write as ONE batch of statements, sent to SQLite in one round
 /// trip: `BEGIN IMMEDIATE; <instance>; <journal>; <effects>; <idempotency>; COMMIT`.
 ///
@@ -308,11 +415,25 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
 /// version is not the expected one, and the journal's UNIQUE (instance_id, seq) refuses a second
 /// writer of the same sequence numbers. Either error stops the batch before COMMIT; the caller
 /// then rolls back.
-fn commit_batch(c: &Commit<'_>) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
+///
+/// With `guard_job`, the batch first closes that job and fails (NOT NULL on `jobs.state`) when
+/// it is no longer open: a timer start fires once even when two runners hold it.
+fn commit_batch(
+    c: &Commit<'_>,
+    guard_job: Option<JobId>,
+) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
     let state: &InstanceState = c.state;
     let id = state.id.to_string();
     let json = serde_json::to_string(state).map_err(|e| corrupt("state", e))?;
     let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("BEGIN IMMEDIATE;\n");
+    if let Some(job) = guard_job {
+        q.push(
+            "UPDATE jobs SET state = CASE WHEN state = 'open' THEN 'completed' END, \
+             lock_owner = NULL, lock_expires_at = NULL WHERE id = ",
+        )
+        .push_bind(job.to_string())
+        .push(";\n");
+    }
     match c.expected_version {
         None => {
             q.push(
@@ -456,6 +577,28 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', lock_owner = NULL, lock_expires_at = NULL \
+                 WHERE kind = 'timer_start' AND state = 'open' AND definition_key = ?",
+            )
+            .bind(&d.key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for (node, due_at) in &d.timer_starts {
+                let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("");
+                push_timer_start(
+                    &mut q,
+                    JobId::from_uuid(Uuid::now_v7()),
+                    &d.key,
+                    version,
+                    node,
+                    0,
+                    *due_at,
+                    at,
+                );
+                q.build().execute(&mut *tx).await.map_err(backend)?;
+            }
             out.push(Deployed {
                 definition: DefinitionRecord {
                     key: d.key.clone(),
@@ -607,28 +750,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
-        let mut batch = commit_batch(&commit)?;
-        let mut writer = self.writer.lock().await;
-        let mut retried = false;
-        loop {
-            match batch.build().execute(&mut *writer).await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    // After a failed batch the transaction may still be open (also when an
-                    // earlier caller went away mid-batch): roll it back before anything else.
-                    let open_before = e.to_string().contains("within a transaction");
-                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
-                        tracing::debug!("rollback after a failed commit: {rollback}");
-                    }
-                    if open_before && !retried {
-                        retried = true;
-                        batch = commit_batch(&commit)?;
-                        continue;
-                    }
-                    return Err(commit_error(e));
-                }
-            }
-        }
+        self.run_batch(&commit, None).await.map_err(commit_error)
     }
 
     async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
@@ -658,7 +780,24 @@ impl Store for SqliteStore {
             q.push(" AND t.instance_id = ")
                 .push_bind(instance.to_string());
         }
-        q.push(" ORDER BY t.created_at, t.id LIMIT ")
+        if let Some(before) = query.due_before {
+            q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
+                .push_bind(before);
+        }
+        match query.overdue {
+            Some(true) => {
+                q.push(" AND t.overdue = 1");
+            }
+            Some(false) => {
+                q.push(" AND t.overdue = 0");
+            }
+            None => {}
+        }
+        q.push(match query.sort {
+            TaskSort::Created => " ORDER BY t.created_at, t.id",
+            TaskSort::Due => " ORDER BY t.due_at IS NULL, t.due_at, t.created_at, t.id",
+        });
+        q.push(" LIMIT ")
             .push_bind(query.limit.unwrap_or(50).clamp(1, 1000) as i64)
             .push(" OFFSET ")
             .push_bind(query.offset.unwrap_or(0) as i64);
@@ -707,7 +846,8 @@ impl Store for SqliteStore {
     ) -> Result<Vec<LockedJob>, StoreError> {
         let rows = sqlx::query(
             "UPDATE jobs SET lock_owner = ?, lock_expires_at = ? WHERE id IN ( \
-               SELECT id FROM jobs WHERE topic = ? AND state = 'open' AND due_at <= ? \
+               SELECT id FROM jobs WHERE topic = ? AND kind = 'external' AND state = 'open' \
+               AND due_at <= ? \
                AND (lock_expires_at IS NULL OR lock_expires_at <= ?) \
                ORDER BY due_at, id LIMIT ?) \
              RETURNING id, instance_id, node_id, topic, retries, due_at, lock_expires_at",
@@ -730,6 +870,7 @@ impl Store for SqliteStore {
                 Ok(LockedJob {
                     record: JobRecord {
                         id: JobId::from_uuid(parse_uuid(&id)?),
+                        kind: JobKind::External,
                         instance: InstanceId::from_uuid(parse_uuid(&instance)?),
                         node: r.try_get("node_id").map_err(backend)?,
                         topic: r.try_get("topic").map_err(backend)?,
@@ -755,10 +896,12 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| {
                 let job: String = r.try_get("job_id").map_err(backend)?;
-                let instance: String = r.try_get("instance_id").map_err(backend)?;
+                let instance: Option<String> = r.try_get("instance_id").map_err(backend)?;
                 Ok(IncidentRow {
                     job: JobId::from_uuid(parse_uuid(&job)?),
-                    instance: InstanceId::from_uuid(parse_uuid(&instance)?),
+                    instance: instance
+                        .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+                        .transpose()?,
                     node: r.try_get("node_id").map_err(backend)?,
                     message: r.try_get("message").map_err(backend)?,
                     created_at: r.try_get("created_at").map_err(backend)?,
@@ -766,4 +909,317 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+    async fn job(&self, id: JobId) -> Result<Option<DueJob>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, instance_id, definition_key, definition_version, node_id, topic, \
+             retries, fired, due_at FROM jobs WHERE id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(due_job).transpose()
+    }
+
+    async fn claim_due_jobs(
+        &self,
+        worker: &str,
+        topics: &[String],
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DueJob>, StoreError> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE jobs SET lock_owner = ");
+        q.push_bind(worker)
+            .push(", lock_expires_at = ")
+            .push_bind(until)
+            .push(" WHERE id IN (SELECT id FROM jobs WHERE state = 'open' AND due_at <= ")
+            .push_bind(now)
+            .push(" AND (lock_expires_at IS NULL OR lock_expires_at <= ")
+            .push_bind(now)
+            .push(") AND (kind IN ('timer', 'timer_start')");
+        if !topics.is_empty() {
+            q.push(" OR (kind = 'external' AND topic IN (");
+            let mut list = q.separated(", ");
+            for t in topics {
+                list.push_bind(t.clone());
+            }
+            q.push("))");
+        }
+        q.push(") ORDER BY due_at, id LIMIT ")
+            .push_bind(max.min(10_000) as i64)
+            .push(
+                ") RETURNING id, kind, instance_id, definition_key, definition_version, node_id, \
+                 topic, retries, fired, due_at",
+            );
+        let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
+        let mut jobs = rows.iter().map(due_job).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| (j.due_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
+        match self.run_batch(&commit, Some(job)).await {
+            Ok(()) => Ok(true),
+            // The guard found the job closed: another runner fired it.
+            Err(e) if e.to_string().contains("jobs.state") => Ok(false),
+            Err(e) => Err(commit_error(e)),
+        }
+    }
+
+    async fn fail_unowned_job(
+        &self,
+        job: JobId,
+        error: &str,
+        retries: u32,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id = job.to_string();
+        if retries == 0 {
+            sqlx::query(
+                "UPDATE jobs SET state = 'incident', retries = 0, last_error = ?, \
+                 lock_owner = NULL, lock_expires_at = NULL WHERE id = ?",
+            )
+            .bind(error)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO incidents (job_id, instance_id, node_id, message, created_at) \
+                 SELECT id, instance_id, node_id, ?, ? FROM jobs WHERE id = ? \
+                 ON CONFLICT (job_id) DO UPDATE SET message = excluded.message, \
+                 created_at = excluded.created_at, resolved_at = NULL",
+            )
+            .bind(error)
+            .bind(at)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        } else {
+            sqlx::query(
+                "UPDATE jobs SET retries = ?, due_at = ?, last_error = ?, lock_owner = NULL, \
+                 lock_expires_at = NULL WHERE id = ?",
+            )
+            .bind(retries as i64)
+            .bind(due_at)
+            .bind(error)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn retry_unowned_job(
+        &self,
+        job: JobId,
+        retries: u32,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id = job.to_string();
+        sqlx::query(
+            "UPDATE jobs SET state = 'open', retries = ?, due_at = ?, lock_owner = NULL, \
+             lock_expires_at = NULL WHERE id = ? AND state = 'incident'",
+        )
+        .bind(retries.max(1) as i64)
+        .bind(at)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "UPDATE incidents SET resolved_at = ? WHERE job_id = ? AND resolved_at IS NULL",
+        )
+        .bind(at)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn put_schedule(
+        &self,
+        schedule: &ScheduleRow,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedules (name, cron, handler, next_due, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET cron = excluded.cron, handler = excluded.handler, \
+             next_due = excluded.next_due, lock_owner = NULL, lock_expires_at = NULL",
+        )
+        .bind(&schedule.name)
+        .bind(&schedule.cron)
+        .bind(&schedule.handler)
+        .bind(schedule.next_due)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM schedules WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        let rows = sqlx::query("SELECT name, cron, handler, next_due FROM schedules ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(schedule_row).collect()
+    }
+
+    async fn claim_due_schedules(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleRow>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE schedules SET lock_owner = ?, lock_expires_at = ? WHERE name IN ( \
+               SELECT name FROM schedules WHERE next_due <= ? \
+               AND (lock_expires_at IS NULL OR lock_expires_at <= ?) ORDER BY next_due LIMIT ?) \
+             RETURNING name, cron, handler, next_due",
+        )
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(now)
+        .bind(max.min(1000) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out = rows
+            .iter()
+            .map(schedule_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| {
+            a.next_due
+                .cmp(&b.next_due)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    async fn record_schedule_run(
+        &self,
+        run: &ScheduleRun,
+        next_due: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let inserted = sqlx::query(
+            "INSERT INTO schedule_runs (name, due_at, ran_at, runner, result) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name, due_at) DO NOTHING",
+        )
+        .bind(&run.name)
+        .bind(run.due_at)
+        .bind(run.ran_at)
+        .bind(&run.runner)
+        .bind(run.result.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE schedules SET next_due = ?, lock_owner = NULL, lock_expires_at = NULL \
+             WHERE name = ? AND next_due <= ?",
+        )
+        .bind(next_due)
+        .bind(&run.name)
+        .bind(run.due_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn schedule_runs(&self, name: &str) -> Result<Vec<ScheduleRun>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, due_at, ran_at, runner, result FROM schedule_runs WHERE name = ? \
+             ORDER BY due_at DESC",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let result: String = r.try_get("result").map_err(backend)?;
+                Ok(ScheduleRun {
+                    name: r.try_get("name").map_err(backend)?,
+                    due_at: r.try_get("due_at").map_err(backend)?,
+                    ran_at: r.try_get("ran_at").map_err(backend)?,
+                    runner: r.try_get("runner").map_err(backend)?,
+                    result: serde_json::from_str(&result).map_err(|e| corrupt("run result", e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn overdue_counts(&self) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.agency, COALESCE(g.value, '') AS grp, COUNT(*) AS n FROM tasks t \
+             LEFT JOIN json_each(t.candidate_groups) g \
+             WHERE t.state = 'open' AND t.overdue = 1 GROUP BY t.agency, grp ORDER BY t.agency, grp",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("agency").map_err(backend)?,
+                    r.try_get("grp").map_err(backend)?,
+                    r.try_get("n").map_err(backend)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+fn due_job(r: &SqliteRow) -> Result<DueJob, StoreError> {
+    let id: String = r.try_get("id").map_err(backend)?;
+    let instance: Option<String> = r.try_get("instance_id").map_err(backend)?;
+    let key: Option<String> = r.try_get("definition_key").map_err(backend)?;
+    let version: Option<i32> = r.try_get("definition_version").map_err(backend)?;
+    let retries: i64 = r.try_get("retries").map_err(backend)?;
+    Ok(DueJob {
+        id: JobId::from_uuid(parse_uuid(&id)?),
+        kind: r.try_get("kind").map_err(backend)?,
+        instance: instance
+            .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()?,
+        definition: key.zip(version),
+        node: r.try_get("node_id").map_err(backend)?,
+        topic: r.try_get("topic").map_err(backend)?,
+        retries: retries.max(0) as u32,
+        fired: r.try_get::<i64, _>("fired").map_err(backend)?.max(0) as u32,
+        due_at: r.try_get("due_at").map_err(backend)?,
+    })
+}
+
+fn schedule_row(r: &SqliteRow) -> Result<ScheduleRow, StoreError> {
+    Ok(ScheduleRow {
+        name: r.try_get("name").map_err(backend)?,
+        cron: r.try_get("cron").map_err(backend)?,
+        handler: r.try_get("handler").map_err(backend)?,
+        next_due: r.try_get("next_due").map_err(backend)?,
+    })
 }

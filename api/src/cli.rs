@@ -40,6 +40,14 @@ pub struct Global {
     /// Idempotency key: retrying a command with the same key returns the first answer.
     #[arg(long, global = true)]
     pub idempotency_key: Option<String>,
+    /// How many working days before a due date a task is marked "due soon".
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_DUE_SOON_DAYS",
+        default_value_t = 1.0
+    )]
+    pub due_soon_days: f64,
     /// A folder of holiday override files (*.toml) that replaces the shipped calendar data.
     #[arg(long, global = true, env = "MOTCUA_CALENDAR_DIR")]
     pub calendar: Option<std::path::PathBuf>,

@@ -29,7 +29,15 @@ pub async fn open(global: &Global) -> Result<Engine<SqliteStore>> {
     let store = SqliteStore::open(&config)
         .await
         .with_context(|| format!("cannot open database {url}"))?;
-    Ok(Engine::new(store, Arc::new(SystemClock)).with_calendar(calendar(global)?))
+    if !(global.due_soon_days >= 0.0 && (global.due_soon_days * 2.0).fract() == 0.0) {
+        bail!(
+            "--due-soon-days must be a non-negative multiple of 0.5, not {}",
+            global.due_soon_days
+        );
+    }
+    Ok(Engine::new(store, Arc::new(SystemClock))
+        .with_calendar(calendar(global)?)
+        .with_due_soon(global.due_soon_days))
 }
 
 /// The working-day calendar: the shipped data, or the folder given by `--calendar`.

@@ -84,6 +84,9 @@ pub fn task_json(t: &TaskRow) -> Value {
         "state": t.state,
         "createdAt": r.created_at,
         "closedAt": t.closed_at,
+        "dueAt": r.due_at,
+        "dueSoon": t.due_soon,
+        "overdue": t.overdue,
     })
 }
 

@@ -557,3 +557,70 @@ fn redeploying_the_same_file_is_unchanged_and_a_changed_file_is_a_new_version() 
     assert!(table.contains("Tiếp nhận hồ sơ (mẫu mới)"), "{table}");
     assert!(table.contains("Tiếp nhận và kiểm tra hồ sơ"), "{table}");
 }
+
+// ---- time: calendar, worker, schedules, SLA views --------------------------------------------
+
+#[test]
+fn calendar_commands_show_working_days_across_holidays() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = ok(dir.path(), &["calendar", "add", "2026-04-24", "5"]);
+    assert!(out.contains("06/05/2026"), "{out}");
+    assert!(out.contains("Giỗ Tổ Hùng Vương"), "{out}");
+    let month = ok(dir.path(), &["calendar", "month", "2027-02"]);
+    assert!(month.contains("Tết Nguyên đán"), "{month}");
+    let err = fails(dir.path(), &["calendar", "add", "2026-04-24", "0.3"]);
+    assert!(err.contains("0.3"), "{err}");
+}
+
+#[test]
+fn the_worker_runs_due_jobs_once_and_schedules_are_managed_from_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    deploy_catalog(dir.path());
+    let report = ok_json(dir.path(), &["worker", "--once"]);
+    assert_eq!(report["timersFired"], 0);
+    assert_eq!(report["failed"], 0);
+    let added = ok(
+        dir.path(),
+        &[
+            "cron",
+            "add",
+            "bao-cao",
+            "0 0 7 * * *",
+            "--handler",
+            "overdue-report",
+        ],
+    );
+    assert!(added.contains("07:00:00"), "{added}");
+    let list = ok_json(dir.path(), &["cron", "list"]);
+    assert_eq!(str_of(&array(&list)[0], "name"), "bao-cao");
+    let err = fails(dir.path(), &["cron", "add", "x", "not a cron"]);
+    assert!(err.contains("cron"), "{err}");
+    let err = fails(
+        dir.path(),
+        &["cron", "add", "x", "0 0 7 * * *", "--handler", "nope"],
+    );
+    assert!(err.contains("nope"), "{err}");
+    ok(dir.path(), &["cron", "remove", "bao-cao"]);
+    fails(dir.path(), &["cron", "remove", "bao-cao"]);
+    let unknown = "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d";
+    let err = fails(dir.path(), &["incidents", "retry", unknown]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn the_queue_shows_sla_due_dates_and_filters_overdue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_, _) = start_one(dir.path());
+    // tiep-nhan has an SLA of half a working day: it has a due date.
+    let tasks = ok_json(
+        dir.path(),
+        &["tasks", "--group", "mot-cua", "--sort", "due"],
+    );
+    assert!(array(&tasks)[0]["dueAt"].is_string(), "{tasks}");
+    let overdue = ok_json(dir.path(), &["tasks", "--overdue"]);
+    assert!(array(&overdue).is_empty());
+    let err = fails(dir.path(), &["tasks", "--sort", "sideways"]);
+    assert!(err.contains("--sort"), "{err}");
+    let err = fails(dir.path(), &["tasks", "--due-before", "tomorrow"]);
+    assert!(err.contains("tomorrow"), "{err}");
+}

@@ -166,6 +166,15 @@ pub enum Cmd {
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
     },
+    /// Remove finished instances (with their journal, tasks and jobs) that ended long ago.
+    Cleanup {
+        /// Keep instances that ended within this many days.
+        #[arg(long, default_value_t = 365)]
+        older_than_days: i64,
+        /// Instances per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: u32,
+    },
     /// Operator schedules (cron, Asia/Ho_Chi_Minh).
     #[command(subcommand)]
     Cron(CronCmd),
@@ -243,7 +252,7 @@ pub enum CronCmd {
         name: String,
         /// Cron expression: six fields with seconds (`0 0 7 * * *`) or five (`0 7 * * 1-5`).
         cron: String,
-        /// What it runs (built in: overdue-report).
+        /// What it runs (built in: overdue-report, history-cleanup).
         #[arg(long, default_value = "overdue-report")]
         handler: String,
     },

@@ -6,27 +6,25 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use motcua_definitions::timer::vietnam;
+use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::store::TaskSort;
 use motcua_engine::WorkCalendar;
 use motcua_engine::{
-    CommandOptions, DeployFile, Durability, Engine, InstanceId, JobId, SqliteConfig, SqliteStore,
-    StartInstance, SystemClock, TaskId,
+    CommandOptions, DeployFile, Durability, Engine, InstanceId, JobId, StartInstance, SystemClock,
+    TaskId,
 };
 use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, Cmd, CronCmd, Global, IncidentsCmd, JobsCmd};
 use crate::output::{self, local, print_json, say, status_vi, table};
 
-/// Opens the engine on the configured database.
-pub async fn open(global: &Global) -> Result<Engine<SqliteStore>> {
+/// Opens the engine on the configured database: SQLite (`sqlite://FILE`) or PostgreSQL
+/// (`postgres://...`).
+pub async fn open(global: &Global) -> Result<Engine<AnyStore>> {
     let url = &global.database;
-    if !url.starts_with("sqlite:") {
-        bail!("only SQLite databases (sqlite://FILE) are supported yet, got '{url}'");
-    }
-    let mut config = SqliteConfig::new(url.clone());
-    config.durability = Durability::from_str(&global.sqlite_sync).map_err(anyhow::Error::msg)?;
-    let store = SqliteStore::open(&config)
+    let durability = Durability::from_str(&global.sqlite_sync).map_err(anyhow::Error::msg)?;
+    let store = AnyStore::open(url, durability)
         .await
         .with_context(|| format!("cannot open database {url}"))?;
     if !(global.due_soon_days >= 0.0 && (global.due_soon_days * 2.0).fract() == 0.0) {
@@ -372,6 +370,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
         Cmd::Cron(cmd) => run_cron(g, cmd).await,
+        Cmd::Cleanup {
+            older_than_days,
+            batch,
+        } => {
+            if older_than_days < 1 {
+                bail!("--older-than-days must be at least 1");
+            }
+            let engine = open(g).await?;
+            let before = engine.now() - Duration::days(older_than_days);
+            let removed = engine.remove_finished(before, batch).await?;
+            if g.json {
+                print_json(
+                    &json!({"instances": removed.instances, "events": removed.events,
+                    "tasks": removed.tasks, "jobs": removed.jobs, "idempotency": removed.idempotency}),
+                );
+            } else {
+                say!(
+                    "removed {} finished instance(s) that ended before {} ({} journal events, {} tasks, {} jobs) and {} idempotency record(s)",
+                    removed.instances,
+                    local(before),
+                    removed.events,
+                    removed.tasks,
+                    removed.jobs,
+                    removed.idempotency
+                );
+            }
+            Ok(())
+        }
         Cmd::Calendar(cmd) => crate::calendar::run(cmd, &calendar(g)?, g.json),
     }
 }

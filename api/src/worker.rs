@@ -3,14 +3,15 @@
 //! drive the engine with a manual clock instead) until Ctrl-C.
 
 use anyhow::Result;
-use motcua_engine::{Engine, SqliteStore};
+use motcua_engine::store::any::AnyStore;
+use motcua_engine::Engine;
 use serde_json::json;
 
 use crate::output::{print_json, say};
 
 /// Runs the executor.
 pub async fn run(
-    engine: &Engine<SqliteStore>,
+    engine: &Engine<AnyStore>,
     id: &str,
     once: bool,
     poll_ms: u64,

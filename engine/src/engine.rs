@@ -581,6 +581,36 @@ impl<S: Store> Engine<S> {
         Ok(self.store.journal(id).await?)
     }
 
+    /// Rebuilds an instance's state from its journal alone (see [`crate::replay`]).
+    pub async fn replay(&self, id: InstanceId) -> Result<InstanceState, EngineError> {
+        let stored = self.instance(id).await?;
+        let model = self.model(&stored.definition).await?;
+        let journal = self.store.journal(id).await?;
+        crate::replay::replay(
+            &model,
+            id,
+            &journal,
+            &self.calendar,
+            self.due_soon_working_days,
+        )
+        .map_err(|e| EngineError::Fatal(format!("instance {id}: {e}")))
+    }
+
+    /// Checks that an instance's stored state is exactly what its journal replays to.
+    pub async fn verify_instance(&self, id: InstanceId) -> Result<(), EngineError> {
+        let replayed = self.replay(id).await?;
+        let stored = self.instance(id).await?;
+        if replayed == stored {
+            return Ok(());
+        }
+        let show = |s: &InstanceState| serde_json::to_string(s).unwrap_or_default();
+        Err(EngineError::Fatal(format!(
+            "instance {id}: the stored state differs from its journal's replay\nstored:   {}\nreplayed: {}",
+            show(&stored),
+            show(&replayed)
+        )))
+    }
+
     /// Lists tasks.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, EngineError> {
         Ok(self.store.tasks(query).await?)

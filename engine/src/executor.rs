@@ -47,6 +47,12 @@ pub trait ScheduleHandler: Send + Sync + 'static {
 /// The built-in schedule handler that counts open overdue tasks by agency and group.
 pub const OVERDUE_REPORT: &str = "overdue-report";
 
+/// The built-in schedule handler that removes finished instances older than the retention.
+pub const HISTORY_CLEANUP: &str = "history-cleanup";
+
+/// How long finished instances are kept by default (the handler `history-cleanup`).
+pub const DEFAULT_RETENTION_DAYS: i64 = 365;
+
 /// How long a runner holds a job before another may take it.
 pub const JOB_LEASE_SECS: i64 = 60;
 
@@ -424,6 +430,7 @@ impl<S: Store> Engine<S> {
             return Err(EngineError::Invalid("a schedule needs a name".into()));
         }
         let known = handler == OVERDUE_REPORT
+            || handler == HISTORY_CLEANUP
             || self
                 .schedule_handlers
                 .read()
@@ -431,7 +438,7 @@ impl<S: Store> Engine<S> {
                 .unwrap_or(false);
         if !known {
             return Err(EngineError::Invalid(format!(
-                "no schedule handler '{handler}' (built in: {OVERDUE_REPORT})"
+                "no schedule handler '{handler}' (built in: {OVERDUE_REPORT}, {HISTORY_CLEANUP})"
             )));
         }
         let schedule = parse_cron(cron)?;
@@ -508,6 +515,17 @@ impl<S: Store> Engine<S> {
         if row.handler == OVERDUE_REPORT {
             return self.overdue_report().await.map_err(|e| e.to_string());
         }
+        if row.handler == HISTORY_CLEANUP {
+            let before = self.clock.now() - Duration::days(DEFAULT_RETENTION_DAYS);
+            return self
+                .remove_finished(before, 1000)
+                .await
+                .map(|r| {
+                    json!({"instances": r.instances, "events": r.events, "tasks": r.tasks,
+                           "jobs": r.jobs, "idempotency": r.idempotency})
+                })
+                .map_err(|e| e.to_string());
+        }
         let handler = self
             .schedule_handlers
             .read()
@@ -517,6 +535,23 @@ impl<S: Store> Engine<S> {
         match tokio::spawn(handler.run(row.name.clone(), row.next_due)).await {
             Ok(result) => result,
             Err(join) => Err(format!("the schedule handler failed: {join}")),
+        }
+    }
+
+    /// Removes finished instances that ended before `before` (and idempotency records older
+    /// than it), in batches of `batch`, each its own transaction, until none is left.
+    pub async fn remove_finished(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<crate::store::Removed, EngineError> {
+        let mut total = crate::store::Removed::default();
+        loop {
+            let removed = self.store.remove_finished(before, batch).await?;
+            if removed.is_empty() {
+                return Ok(total);
+            }
+            total.add(removed);
         }
     }
 

@@ -783,13 +783,14 @@ impl<'m> Run<'m> {
     }
 
     fn cancel(&mut self, reason: Option<String>) {
+        // The command's own event comes first, like every command's (see `replay`).
+        self.events.push(Event::InstanceCancelled { reason });
         self.queue.clear();
         let tokens = std::mem::take(&mut self.state.tokens);
         for token in tokens {
             self.cancel_token(token);
         }
         self.disarm(None);
-        self.events.push(Event::InstanceCancelled { reason });
         self.state.status = InstanceStatus::Cancelled;
         self.state.ended_at = Some(self.now);
     }

@@ -34,6 +34,7 @@ CREATE TABLE instances (
 );
 CREATE INDEX instances_business_key ON instances (business_key) WHERE business_key IS NOT NULL;
 CREATE INDEX instances_status ON instances (status, started_at);
+CREATE INDEX instances_ended ON instances (ended_at) WHERE ended_at IS NOT NULL;
 
 -- The journal: append-only, every change of every instance, in order.
 CREATE TABLE journal (
@@ -127,6 +128,7 @@ CREATE TABLE incidents (
     resolved_at TEXT
 );
 CREATE INDEX incidents_open ON incidents (created_at) WHERE resolved_at IS NULL;
+CREATE INDEX incidents_instance ON incidents (instance_id);
 
 -- The first answer to each idempotency key.
 CREATE TABLE idempotency (
@@ -135,6 +137,7 @@ CREATE TABLE idempotency (
     response    TEXT NOT NULL,
     created_at  TEXT NOT NULL
 );
+CREATE INDEX idempotency_created ON idempotency (created_at);
 
 -- Operator schedules (cron): each due fire runs once, recorded by (name, due_at).
 CREATE TABLE schedules (

@@ -1,17 +1,17 @@
-//! Real-world BPMN files deployed through the engine on a real SQLite file: each either deploys
+//! Real-world BPMN files deployed through the engine on SQLite and on PostgreSQL: each either deploys
 //! (and then runs to its end) or is refused with a diagnostic naming its first unsupported
 //! element; a refused file leaves nothing behind. Also: the same process exported by bpmn-js,
 //! Camunda Modeler and the Camunda 8 (Zeebe) modeler deploys and routes its tasks alike.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
+use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::{
-    CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, ManualClock, SqliteConfig,
-    SqliteStore, StartInstance,
+    CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, ManualClock, StartInstance,
 };
+use motcua_tests::{Backend, TestDb};
 use serde_json::Map;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/bpmn-corpus");
@@ -34,16 +34,7 @@ fn bpmn_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-async fn engine(dir: &tempfile::TempDir) -> (Engine<SqliteStore>, ManualClock) {
-    let url = format!("sqlite://{}", dir.path().join("corpus.db").display());
-    let store = SqliteStore::open(&SqliteConfig::new(url))
-        .await
-        .expect("open store");
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap());
-    (Engine::new(store, Arc::new(clock.clone())), clock)
-}
-
-async fn definitions_count(engine: &Engine<SqliteStore>) -> usize {
+async fn definitions_count(engine: &Engine<AnyStore>) -> usize {
     engine.definitions().await.expect("list definitions").len()
 }
 
@@ -51,7 +42,7 @@ async fn definitions_count(engine: &Engine<SqliteStore>) -> usize {
 /// A start the process itself rejects (say, a condition written for another engine's variable
 /// model) is returned as `Err`, after checking that it left no instance behind.
 async fn drive_to_end(
-    engine: &Engine<SqliteStore>,
+    engine: &Engine<AnyStore>,
     clock: &ManualClock,
     key: &str,
 ) -> Result<InstanceStatus, String> {
@@ -138,8 +129,11 @@ async fn drive_to_end(
     panic!("{key}: did not end within 100 steps");
 }
 
-#[tokio::test]
-async fn corpus_files_deploy_and_run_or_are_refused_whole() {
+async fn corpus_files_deploy_and_run_or_are_refused_whole(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "corpus_files_deploy_and_run_or_are_refused_whole").await
+    else {
+        return;
+    };
     let root = Path::new(CORPUS);
     let mut files = Vec::new();
     bpmn_files(root, &mut files);
@@ -149,8 +143,8 @@ async fn corpus_files_deploy_and_run_or_are_refused_whole() {
         "the corpus should hold its 55 files, found {}",
         files.len()
     );
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (engine, clock) = engine(&dir).await;
+    let engine = db.open().await;
+    let clock = db.clock.clone();
     let mut deployed = Vec::new();
     let mut not_run = Vec::new();
     for path in &files {
@@ -213,10 +207,16 @@ async fn corpus_files_deploy_and_run_or_are_refused_whole() {
     );
 }
 
-#[tokio::test]
-async fn one_process_from_three_modelers_deploys_and_routes_alike() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (engine, _clock) = engine(&dir).await;
+async fn one_process_from_three_modelers_deploys_and_routes_alike(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "one_process_from_three_modelers_deploys_and_routes_alike",
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = db.open().await;
     let mut routes = Vec::new();
     for file in [
         "dialect-bpmn-js.bpmn",
@@ -260,3 +260,8 @@ async fn one_process_from_three_modelers_deploys_and_routes_alike() {
         "the three exports route differently: {routes:?}"
     );
 }
+
+motcua_tests::on_both_databases!(
+    corpus_files_deploy_and_run_or_are_refused_whole,
+    one_process_from_three_modelers_deploys_and_routes_alike,
+);

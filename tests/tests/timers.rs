@@ -1,4 +1,4 @@
-//! Time on real SQLite files with a manual clock (no sleeps): intermediate and boundary timers,
+//! Time on a real SQLite file and a real PostgreSQL database, with a manual clock (no sleeps): intermediate and boundary timers,
 //! cycles, timer start events, working-day SLAs, the job executor's leases, retries and
 //! incidents, and operator schedules.
 
@@ -7,42 +7,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use motcua_engine::executor::{BoxFuture, JobHandler};
+use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::{Store, TaskQuery, TaskSort};
 use motcua_engine::{
     Command, CommandOptions, DeployFile, Engine, EngineError, FetchedJob, InstanceId,
-    InstanceStatus, ManualClock, SqliteConfig, SqliteStore, StartInstance,
+    InstanceStatus, StartInstance,
 };
+use motcua_tests::{Backend, TestDb};
 use serde_json::{json, Map, Value};
-use tempfile::TempDir;
-
-/// 2026-11-24 08:00 in Huế (UTC+7), a Tuesday.
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap()
-}
 
 fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap() - Duration::hours(7)
-}
-
-struct Db {
-    dir: TempDir,
-    clock: ManualClock,
-}
-
-impl Db {
-    fn new() -> Db {
-        Db {
-            dir: tempfile::tempdir().expect("temp dir"),
-            clock: ManualClock::new(t0()),
-        }
-    }
-    async fn open(&self) -> Engine<SqliteStore> {
-        let url = format!("sqlite://{}", self.dir.path().join("t.db").display());
-        let store = SqliteStore::open(&SqliteConfig::new(url))
-            .await
-            .expect("open");
-        Engine::new(store, Arc::new(self.clock.clone()))
-    }
 }
 
 fn bpmn(body: &str) -> String {
@@ -58,7 +33,7 @@ fn bpmn(body: &str) -> String {
     )
 }
 
-async fn deploy(engine: &Engine<SqliteStore>, body: &str) {
+async fn deploy(engine: &Engine<AnyStore>, body: &str) {
     let xml = bpmn(body);
     if let Err(e) = engine
         .deploy(
@@ -74,7 +49,7 @@ async fn deploy(engine: &Engine<SqliteStore>, body: &str) {
     }
 }
 
-async fn start(engine: &Engine<SqliteStore>) -> InstanceId {
+async fn start(engine: &Engine<AnyStore>) -> InstanceId {
     engine
         .start(
             StartInstance {
@@ -88,7 +63,7 @@ async fn start(engine: &Engine<SqliteStore>) -> InstanceId {
         .instance
 }
 
-async fn waiting(engine: &Engine<SqliteStore>, id: InstanceId) -> Vec<String> {
+async fn waiting(engine: &Engine<AnyStore>, id: InstanceId) -> Vec<String> {
     let mut v: Vec<String> = engine
         .tasks(&TaskQuery {
             instance: Some(id),
@@ -103,7 +78,7 @@ async fn waiting(engine: &Engine<SqliteStore>, id: InstanceId) -> Vec<String> {
     v
 }
 
-async fn journal_count(engine: &Engine<SqliteStore>, id: InstanceId, kind: &str) -> usize {
+async fn journal_count(engine: &Engine<AnyStore>, id: InstanceId, kind: &str) -> usize {
     engine
         .journal(id)
         .await
@@ -122,9 +97,15 @@ const CATCH: &str = r#"
     <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="after"/>
     <bpmn:sequenceFlow id="f3" sourceRef="after" targetRef="e"/>"#;
 
-#[tokio::test]
-async fn a_timer_fires_exactly_once_when_the_clock_passes_it() {
-    let db = Db::new();
+async fn a_timer_fires_exactly_once_when_the_clock_passes_it(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_timer_fires_exactly_once_when_the_clock_passes_it",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     deploy(&engine, CATCH).await;
     let id = start(&engine).await;
@@ -147,9 +128,10 @@ async fn a_timer_fires_exactly_once_when_the_clock_passes_it() {
     assert_eq!(journal_count(&engine, id, "timer_fired").await, 1);
 }
 
-#[tokio::test]
-async fn timers_survive_a_restart() {
-    let db = Db::new();
+async fn timers_survive_a_restart(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "timers_survive_a_restart").await else {
+        return;
+    };
     let id;
     {
         let engine = db.open().await;
@@ -178,9 +160,17 @@ const BOUNDARY: &str = r#"
     <bpmn:sequenceFlow id="f5" sourceRef="remind" targetRef="reminder"/>
     <bpmn:sequenceFlow id="f6" sourceRef="reminder" targetRef="e3"/>"#;
 
-#[tokio::test]
-async fn a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancels_the_task() {
-    let db = Db::new();
+async fn a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancels_the_task(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancels_the_task",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     deploy(&engine, BOUNDARY).await;
     let id = start(&engine).await;
@@ -213,6 +203,10 @@ async fn a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancel
         4
     );
     assert!(journal.iter().any(|e| e.kind == "activity_cancelled"));
+    engine
+        .verify_instance(id)
+        .await
+        .expect("the journal replays to the stored state");
     db.clock.advance(Duration::days(1));
     assert_eq!(
         engine.run_all_due_jobs("w").await.unwrap().done(),
@@ -221,9 +215,10 @@ async fn a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancel
     );
 }
 
-#[tokio::test]
-async fn completing_the_task_disarms_its_timers() {
-    let db = Db::new();
+async fn completing_the_task_disarms_its_timers(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "completing_the_task_disarms_its_timers").await else {
+        return;
+    };
     let engine = db.open().await;
     deploy(&engine, BOUNDARY).await;
     let id = start(&engine).await;
@@ -249,9 +244,15 @@ async fn completing_the_task_disarms_its_timers() {
     assert_eq!(journal_count(&engine, id, "timer_fired").await, 0);
 }
 
-#[tokio::test]
-async fn an_expired_lease_hands_a_timer_to_another_runner_and_it_fires_once() {
-    let db = Db::new();
+async fn an_expired_lease_hands_a_timer_to_another_runner_and_it_fires_once(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "an_expired_lease_hands_a_timer_to_another_runner_and_it_fires_once",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     deploy(&engine, CATCH).await;
     let id = start(&engine).await;
@@ -285,9 +286,11 @@ async fn an_expired_lease_hands_a_timer_to_another_runner_and_it_fires_once() {
     assert_eq!(waiting(&engine, id).await, ["after"]);
 }
 
-#[tokio::test]
-async fn a_timer_start_event_starts_instances_on_its_cycle() {
-    let db = Db::new();
+async fn a_timer_start_event_starts_instances_on_its_cycle(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "a_timer_start_event_starts_instances_on_its_cycle").await
+    else {
+        return;
+    };
     let engine = db.open().await;
     deploy(
         &engine,
@@ -319,9 +322,15 @@ async fn a_timer_start_event_starts_instances_on_its_cycle() {
     assert_eq!(tasks.len(), 2);
 }
 
-#[tokio::test]
-async fn a_new_version_replaces_the_timer_starts_of_the_old_one() {
-    let db = Db::new();
+async fn a_new_version_replaces_the_timer_starts_of_the_old_one(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_new_version_replaces_the_timer_starts_of_the_old_one",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     let body = |name: &str| {
         format!(
@@ -346,9 +355,15 @@ const SLA: &str = r#"
     <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="review"/>
     <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="e"/>"#;
 
-#[tokio::test]
-async fn sla_due_dates_follow_working_days_and_mark_due_soon_then_overdue() {
-    let db = Db::new();
+async fn sla_due_dates_follow_working_days_and_mark_due_soon_then_overdue(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "sla_due_dates_follow_working_days_and_mark_due_soon_then_overdue",
+    )
+    .await
+    else {
+        return;
+    };
     // Friday 2026-11-27 10:00: two working days later is Tuesday 2026-12-01 10:00.
     db.clock.set(local(2026, 11, 27, 10, 0));
     let engine = db.open().await;
@@ -383,11 +398,16 @@ async fn sla_due_dates_follow_working_days_and_mark_due_soon_then_overdue() {
         .filter(|k| *k == "due_soon" || *k == "overdue")
         .collect();
     assert_eq!(kinds, ["due_soon", "overdue"]);
+    engine
+        .verify_instance(id)
+        .await
+        .expect("the journal replays to the stored state");
 }
 
-#[tokio::test]
-async fn the_queue_sorts_and_filters_by_due_date() {
-    let db = Db::new();
+async fn the_queue_sorts_and_filters_by_due_date(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "the_queue_sorts_and_filters_by_due_date").await else {
+        return;
+    };
     let engine = db.open().await;
     deploy(&engine, SLA).await;
     let first = start(&engine).await;
@@ -423,9 +443,15 @@ async fn the_queue_sorts_and_filters_by_due_date() {
     );
 }
 
-#[tokio::test]
-async fn a_boundary_timer_in_working_days_skips_the_weekend() {
-    let db = Db::new();
+async fn a_boundary_timer_in_working_days_skips_the_weekend(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_boundary_timer_in_working_days_skips_the_weekend",
+    )
+    .await
+    else {
+        return;
+    };
     db.clock.set(local(2026, 11, 27, 9, 0)); // Friday
     let engine = db.open().await;
     deploy(
@@ -467,9 +493,17 @@ impl JobHandler for Flaky {
     }
 }
 
-#[tokio::test]
-async fn a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_a_person_retries() {
-    let db = Db::new();
+async fn a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_a_person_retries(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_a_person_retries",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     let handler = Arc::new(Flaky {
         calls: AtomicUsize::new(0),
@@ -532,11 +566,21 @@ async fn a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_
         json!("sms")
     );
     assert_eq!(handler.calls.load(Ordering::SeqCst), 4);
+    engine
+        .verify_instance(id)
+        .await
+        .expect("the journal replays to the stored state");
 }
 
-#[tokio::test]
-async fn a_schedule_fires_once_per_due_time_even_with_two_runners() {
-    let db = Db::new();
+async fn a_schedule_fires_once_per_due_time_even_with_two_runners(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_schedule_fires_once_per_due_time_even_with_two_runners",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     let next = engine
         .put_schedule("bao-cao-qua-han", "0 0 7 * * *", "overdue-report")
@@ -590,3 +634,18 @@ async fn a_schedule_fires_once_per_due_time_even_with_two_runners() {
         2
     );
 }
+
+motcua_tests::on_both_databases!(
+    a_timer_fires_exactly_once_when_the_clock_passes_it,
+    timers_survive_a_restart,
+    a_non_interrupting_cycle_fires_n_times_and_an_interrupting_timer_cancels_the_task,
+    completing_the_task_disarms_its_timers,
+    an_expired_lease_hands_a_timer_to_another_runner_and_it_fires_once,
+    a_timer_start_event_starts_instances_on_its_cycle,
+    a_new_version_replaces_the_timer_starts_of_the_old_one,
+    sla_due_dates_follow_working_days_and_mark_due_soon_then_overdue,
+    the_queue_sorts_and_filters_by_due_date,
+    a_boundary_timer_in_working_days_skips_the_weekend,
+    a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_a_person_retries,
+    a_schedule_fires_once_per_due_time_even_with_two_runners,
+);

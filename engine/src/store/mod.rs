@@ -5,6 +5,8 @@
 //! events, its projection effects and the idempotency record in ONE transaction, or nothing, and
 //! refuses with [`StoreError::VersionConflict`] when the instance moved on since it was read.
 
+pub mod any;
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -29,6 +31,9 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The store cannot be opened as configured (e.g. a URL of an unknown kind).
+    #[error("store configuration: {0}")]
+    Config(String),
     /// The database said no.
     #[error("database error")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -209,6 +214,37 @@ pub struct DueJob {
     pub fired: u32,
     /// When it was due.
     pub due_at: DateTime<Utc>,
+}
+
+/// What one cleanup batch removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Instances.
+    pub instances: u64,
+    /// Journal events.
+    pub events: u64,
+    /// Tasks.
+    pub tasks: u64,
+    /// Jobs.
+    pub jobs: u64,
+    /// Idempotency records.
+    pub idempotency: u64,
+}
+
+impl Removed {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: Removed) {
+        self.instances += other.instances;
+        self.events += other.events;
+        self.tasks += other.tasks;
+        self.jobs += other.jobs;
+        self.idempotency += other.idempotency;
+    }
+
+    /// Whether the batch removed nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Removed::default()
+    }
 }
 
 /// An operator schedule (cron).
@@ -418,6 +454,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Vec<ScheduleRun>, StoreError>> + Send;
+
+    /// Removes up to `batch` instances that ended before `before`, with their journal, tasks,
+    /// jobs and incidents, and idempotency records older than `before`. Each batch is one
+    /// transaction driven by indexes; call it until it removes nothing.
+    fn remove_finished(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> impl Future<Output = Result<Removed, StoreError>> + Send;
 
     /// Open tasks marked overdue, counted by agency and candidate group (for reports).
     fn overdue_counts(

@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use super::{
     Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
-    NewDefinition, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
-    TaskSort,
+    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
+    TaskRow, TaskSort,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
@@ -1171,6 +1171,60 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn remove_finished(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<Removed, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < ? \
+             ORDER BY ended_at LIMIT ?",
+        )
+        .bind(before)
+        .bind(batch.clamp(1, 10_000) as i64)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut removed = Removed::default();
+        for id in &ids {
+            let mut counts = [0u64; 5];
+            for (i, sql) in [
+                "DELETE FROM journal WHERE instance_id = ?",
+                "DELETE FROM tasks WHERE instance_id = ?",
+                "DELETE FROM jobs WHERE instance_id = ?",
+                "DELETE FROM incidents WHERE instance_id = ?",
+                "DELETE FROM instances WHERE id = ?",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                counts[i] = sqlx::query(sql)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            removed.events += counts[0];
+            removed.tasks += counts[1];
+            removed.jobs += counts[2];
+            removed.instances += counts[4];
+        }
+        removed.idempotency = sqlx::query(
+            "DELETE FROM idempotency WHERE key IN \
+             (SELECT key FROM idempotency WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+        )
+        .bind(before)
+        .bind(batch.clamp(1, 10_000) as i64)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(removed)
     }
 
     async fn overdue_counts(&self) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {

@@ -1,44 +1,19 @@
-//! The engine on real SQLite files: deploy and versions, the task queue, restarts, idempotent
-//! retries, racing completions, atomic commits, external-worker jobs and incidents.
+//! The engine on a real SQLite file and a real PostgreSQL database (each test runs on both):
+//! deploy and versions, the task queue, restarts, idempotent retries, racing completions, atomic
+//! commits, external-worker jobs and incidents.
 
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
+use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::{
-    CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, ManualClock, SqliteConfig,
-    SqliteStore, StartInstance,
+    CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, StartInstance,
 };
+use motcua_tests::{Backend, TestDb};
 use serde_json::{json, Map, Value};
-use tempfile::TempDir;
 
 const BIRTH: &str = include_str!("../../definitions/catalog/dang-ky-khai-sinh.bpmn");
-
-struct Db {
-    _dir: TempDir,
-    url: String,
-    clock: ManualClock,
-}
-
-impl Db {
-    fn new() -> Db {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("motcua.db").display());
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 1, 0, 0).unwrap());
-        Db {
-            _dir: dir,
-            url,
-            clock,
-        }
-    }
-
-    async fn open(&self) -> Engine<SqliteStore> {
-        let store = SqliteStore::open(&SqliteConfig::new(&self.url))
-            .await
-            .expect("open store");
-        Engine::new(store, Arc::new(self.clock.clone()))
-    }
-}
 
 fn file(name: &str, text: &str) -> DeployFile {
     DeployFile {
@@ -61,7 +36,7 @@ fn start(key: &str) -> StartInstance {
     }
 }
 
-async fn open_task(engine: &Engine<SqliteStore>, group: &str) -> motcua_engine::TaskId {
+async fn open_task(engine: &Engine<AnyStore>, group: &str) -> motcua_engine::TaskId {
     let tasks = engine
         .tasks(&TaskQuery {
             candidate_group: Some(group.into()),
@@ -77,16 +52,10 @@ async fn open_task(engine: &Engine<SqliteStore>, group: &str) -> motcua_engine::
     tasks[0].record.id
 }
 
-async fn count(engine: &Engine<SqliteStore>, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(engine.store().pool())
-        .await
-        .expect(sql)
-}
-
-#[tokio::test]
-async fn deploy_versions_by_content() {
-    let db = Db::new();
+async fn deploy_versions_by_content(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "deploy_versions_by_content").await else {
+        return;
+    };
     let engine = db.open().await;
     let d = engine
         .deploy("a", &[file("khai-sinh.bpmn", BIRTH)])
@@ -145,9 +114,11 @@ async fn deploy_versions_by_content() {
     );
 }
 
-#[tokio::test]
-async fn a_refused_file_deploys_nothing_of_the_deployment() {
-    let db = Db::new();
+async fn a_refused_file_deploys_nothing_of_the_deployment(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "a_refused_file_deploys_nothing_of_the_deployment").await
+    else {
+        return;
+    };
     let engine = db.open().await;
     let bad = BIRTH
         .replace("dang-ky-khai-sinh\" name", "other-process\" name")
@@ -163,13 +134,20 @@ async fn a_refused_file_deploys_nothing_of_the_deployment() {
     assert_eq!(first.file, "bad.bpmn");
     assert_eq!(first.element, "escalationEventDefinition");
     assert!(first.position.line > 0);
-    assert_eq!(count(&engine, "SELECT COUNT(*) FROM definitions").await, 0);
-    assert_eq!(count(&engine, "SELECT COUNT(*) FROM deployments").await, 0);
+    assert_eq!(
+        db.count(&engine, "SELECT COUNT(*) FROM definitions").await,
+        0
+    );
+    assert_eq!(
+        db.count(&engine, "SELECT COUNT(*) FROM deployments").await,
+        0
+    );
 }
 
-#[tokio::test]
-async fn the_procedure_survives_a_restart() {
-    let db = Db::new();
+async fn the_procedure_survives_a_restart(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "the_procedure_survives_a_restart").await else {
+        return;
+    };
     let id;
     {
         let engine = db.open().await;
@@ -239,11 +217,21 @@ async fn the_procedure_survives_a_restart() {
         "gap-free journal"
     );
     assert_eq!(journal.last().unwrap().kind, "instance_completed");
+    engine
+        .verify_instance(id)
+        .await
+        .expect("the journal replays to the stored state");
 }
 
-#[tokio::test]
-async fn an_idempotent_retry_returns_the_first_answer_and_changes_nothing() {
-    let db = Db::new();
+async fn an_idempotent_retry_returns_the_first_answer_and_changes_nothing(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "an_idempotent_retry_returns_the_first_answer_and_changes_nothing",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     engine
         .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
@@ -264,7 +252,7 @@ async fn an_idempotent_retry_returns_the_first_answer_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(first, again);
-    assert_eq!(count(&engine, "SELECT COUNT(*) FROM instances").await, 1);
+    assert_eq!(db.count(&engine, "SELECT COUNT(*) FROM instances").await, 1);
 
     let task = open_task(&engine, "mot-cua").await;
     let opts = CommandOptions::by("lan").with_key("complete-1");
@@ -291,9 +279,11 @@ async fn an_idempotent_retry_returns_the_first_answer_and_changes_nothing() {
     assert!(matches!(err, EngineError::Conflict(_)), "{err:?}");
 }
 
-#[tokio::test]
-async fn two_racing_completions_one_wins_one_conflicts() {
-    let db = Db::new();
+async fn two_racing_completions_one_wins_one_conflicts(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "two_racing_completions_one_wins_one_conflicts").await
+    else {
+        return;
+    };
     let engine = Arc::new(db.open().await);
     engine
         .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
@@ -338,9 +328,15 @@ async fn two_racing_completions_one_wins_one_conflicts() {
     }
 }
 
-#[tokio::test]
-async fn a_failure_inside_the_transaction_leaves_nothing_behind() {
-    let db = Db::new();
+async fn a_failure_inside_the_transaction_leaves_nothing_behind(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "a_failure_inside_the_transaction_leaves_nothing_behind",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     engine
         .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
@@ -355,13 +351,16 @@ async fn a_failure_inside_the_transaction_leaves_nothing_behind() {
     let before_journal = engine.journal(started.instance).await.unwrap().len();
     // The database fails half-way: after the instance row and journal were written, the
     // insert of the next task aborts.
-    sqlx::query(
+    db.execute(
+        &engine,
         "CREATE TRIGGER fail_task_insert BEFORE INSERT ON tasks \
          BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END",
+        "CREATE FUNCTION fail_task_insert() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'disk full (simulated)'; END $$; \
+         CREATE TRIGGER fail_task_insert BEFORE INSERT ON tasks \
+         FOR EACH ROW EXECUTE FUNCTION fail_task_insert();",
     )
-    .execute(engine.store().pool())
-    .await
-    .unwrap();
+    .await;
     let err = engine
         .complete(
             task,
@@ -380,19 +379,24 @@ async fn a_failure_inside_the_transaction_leaves_nothing_behind() {
         before_journal
     );
     assert_eq!(engine.task(task).await.unwrap().state, "open");
-    assert_eq!(count(&engine, "SELECT COUNT(*) FROM idempotency").await, 0);
+    assert_eq!(
+        db.count(&engine, "SELECT COUNT(*) FROM idempotency").await,
+        0
+    );
     // A start that fails leaves no instance at all.
     let err = engine
         .start(start("dang-ky-khai-sinh"), CommandOptions::default())
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::Store(_)), "{err:?}");
-    assert_eq!(count(&engine, "SELECT COUNT(*) FROM instances").await, 1);
+    assert_eq!(db.count(&engine, "SELECT COUNT(*) FROM instances").await, 1);
     // Once the database recovers, the same command goes through.
-    sqlx::query("DROP TRIGGER fail_task_insert")
-        .execute(engine.store().pool())
-        .await
-        .unwrap();
+    db.execute(
+        &engine,
+        "DROP TRIGGER fail_task_insert",
+        "DROP TRIGGER fail_task_insert ON tasks",
+    )
+    .await;
     engine
         .complete(
             task,
@@ -404,9 +408,10 @@ async fn a_failure_inside_the_transaction_leaves_nothing_behind() {
     assert_eq!(engine.task(task).await.unwrap().state, "completed");
 }
 
-#[tokio::test]
-async fn task_queue_filters_and_pages() {
-    let db = Db::new();
+async fn task_queue_filters_and_pages(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "task_queue_filters_and_pages").await else {
+        return;
+    };
     let engine = db.open().await;
     engine
         .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
@@ -481,40 +486,52 @@ async fn task_queue_filters_and_pages() {
     );
 }
 
-#[tokio::test]
-async fn queue_queries_use_indexes() {
-    let db = Db::new();
-    let engine = db.open().await;
-    let plan = |sql: &'static str| {
-        let pool = engine.store().pool().clone();
-        async move {
-            let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(sql).fetch_all(&pool).await.expect("explain");
-            rows.into_iter()
-                .map(|r| r.3)
-                .collect::<Vec<_>>()
-                .join(" | ")
-        }
+async fn queue_queries_use_indexes(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "queue_queries_use_indexes").await else {
+        return;
     };
-    let by_group = plan(
-        "EXPLAIN QUERY PLAN SELECT * FROM tasks t WHERE t.state = 'open' AND t.id IN \
-         (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = 'x') \
-         ORDER BY t.created_at, t.id LIMIT 50",
-    )
-    .await;
-    assert!(
-        by_group.contains("USING PRIMARY KEY") || by_group.contains("USING INDEX"),
-        "{by_group}"
-    );
-    assert!(!by_group.contains("SCAN task_candidates"), "{by_group}");
-    let open = plan("EXPLAIN QUERY PLAN SELECT * FROM tasks t WHERE t.state = 'open' ORDER BY t.created_at, t.id LIMIT 50").await;
-    assert!(open.contains("USING INDEX tasks_open"), "{open}");
-    let jobs = plan(
-        "EXPLAIN QUERY PLAN SELECT id FROM jobs WHERE topic = 'x' AND state = 'open' AND due_at <= '2026' \
-         ORDER BY due_at, id LIMIT 10",
-    )
-    .await;
-    assert!(jobs.contains("USING INDEX jobs_due"), "{jobs}");
+    let engine = db.open().await;
+    let by_group = db
+        .plan(
+            &engine,
+            "SELECT * FROM tasks t WHERE t.state = 'open' AND t.id IN \
+             (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = 'x') \
+             ORDER BY t.created_at, t.id LIMIT 50",
+        )
+        .await;
+    let open = db
+        .plan(
+            &engine,
+            "SELECT * FROM tasks t WHERE t.state = 'open' ORDER BY t.created_at, t.id LIMIT 50",
+        )
+        .await;
+    let jobs = db
+        .plan(
+            &engine,
+            "SELECT id FROM jobs WHERE topic = 'x' AND state = 'open' \
+             ORDER BY due_at, id LIMIT 10",
+        )
+        .await;
+    match db.backend() {
+        Backend::Sqlite => {
+            assert!(
+                by_group.contains("USING PRIMARY KEY") || by_group.contains("USING INDEX"),
+                "{by_group}"
+            );
+            assert!(!by_group.contains("SCAN task_candidates"), "{by_group}");
+            assert!(open.contains("USING INDEX tasks_open"), "{open}");
+            assert!(jobs.contains("USING INDEX jobs_due"), "{jobs}");
+        }
+        Backend::Postgres => {
+            assert!(
+                by_group.contains("task_candidates_pkey") || by_group.contains("Index"),
+                "{by_group}"
+            );
+            assert!(!by_group.contains("Seq Scan"), "{by_group}");
+            assert!(open.contains("tasks_open"), "{open}");
+            assert!(jobs.contains("jobs_due"), "{jobs}");
+        }
+    }
 }
 
 const WORKER_PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -529,9 +546,15 @@ const WORKER_PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-#[tokio::test]
-async fn external_workers_fetch_lock_complete_and_fail_into_incidents() {
-    let db = Db::new();
+async fn external_workers_fetch_lock_complete_and_fail_into_incidents(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "external_workers_fetch_lock_complete_and_fail_into_incidents",
+    )
+    .await
+    else {
+        return;
+    };
     let engine = db.open().await;
     engine
         .deploy("w", &[file("w.bpmn", WORKER_PROCESS)])
@@ -650,9 +673,11 @@ async fn external_workers_fetch_lock_complete_and_fail_into_incidents() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_lock_hands_the_job_to_another_worker() {
-    let db = Db::new();
+async fn an_expired_lock_hands_the_job_to_another_worker(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "an_expired_lock_hands_the_job_to_another_worker").await
+    else {
+        return;
+    };
     let engine = db.open().await;
     engine
         .deploy("w", &[file("w.bpmn", WORKER_PROCESS)])
@@ -686,9 +711,10 @@ async fn an_expired_lock_hands_the_job_to_another_worker() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn unknown_ids_are_not_found() {
-    let db = Db::new();
+async fn unknown_ids_are_not_found(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "unknown_ids_are_not_found").await else {
+        return;
+    };
     let engine = db.open().await;
     let err = engine
         .start(start("khong-co"), CommandOptions::default())
@@ -714,3 +740,192 @@ async fn unknown_ids_are_not_found() {
         "{err:?}"
     );
 }
+
+async fn history_cleanup_removes_old_finished_instances_and_nothing_else(backend: Backend) {
+    let Some(db) = TestDb::new(
+        backend,
+        "history_cleanup_removes_old_finished_instances_and_nothing_else",
+    )
+    .await
+    else {
+        return;
+    };
+    let engine = db.open().await;
+    engine
+        .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
+        .await
+        .unwrap();
+    let finish = |id| {
+        let engine = &engine;
+        async move {
+            loop {
+                let tasks = engine
+                    .tasks(&TaskQuery {
+                        instance: Some(id),
+                        ..TaskQuery::default()
+                    })
+                    .await
+                    .unwrap();
+                let Some(t) = tasks.first() else { break };
+                engine
+                    .complete(
+                        t.record.id,
+                        vars(json!({"dossierComplete": true})),
+                        CommandOptions::default(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    // Two finished long ago, one cancelled long ago, one still running from long ago.
+    let old_done = engine
+        .start(
+            start("dang-ky-khai-sinh"),
+            CommandOptions::default().with_key("old-1"),
+        )
+        .await
+        .unwrap()
+        .instance;
+    finish(old_done).await;
+    let old_done_2 = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap()
+        .instance;
+    finish(old_done_2).await;
+    let old_cancelled = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap()
+        .instance;
+    engine
+        .cancel(old_cancelled, None, CommandOptions::default())
+        .await
+        .unwrap();
+    let old_running = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap()
+        .instance;
+    // A year later: one finished recently.
+    db.clock.advance(Duration::days(400));
+    let recent = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap()
+        .instance;
+    finish(recent).await;
+    let running_journal = engine.journal(old_running).await.unwrap().len();
+    let recent_journal = engine.journal(recent).await.unwrap().len();
+
+    let removed = engine
+        .remove_finished(db.clock.now_for_tests() - Duration::days(365), 2)
+        .await
+        .unwrap();
+    assert_eq!(removed.instances, 3, "{removed:?}");
+    assert!(removed.events > 0 && removed.tasks > 0, "{removed:?}");
+    assert_eq!(
+        removed.idempotency, 1,
+        "the old idempotency record goes too"
+    );
+    for gone in [old_done, old_done_2, old_cancelled] {
+        assert!(matches!(
+            engine.instance(gone).await,
+            Err(EngineError::NotFound { .. })
+        ));
+        assert_eq!(
+            db.count(
+                &engine,
+                &format!("SELECT COUNT(*) FROM journal WHERE instance_id = '{gone}'")
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            db.count(
+                &engine,
+                &format!("SELECT COUNT(*) FROM tasks WHERE instance_id = '{gone}'")
+            )
+            .await,
+            0
+        );
+    }
+    assert_eq!(
+        engine.journal(old_running).await.unwrap().len(),
+        running_journal,
+        "running instances stay"
+    );
+    assert_eq!(
+        engine.journal(recent).await.unwrap().len(),
+        recent_journal,
+        "recent ones stay"
+    );
+    assert_eq!(
+        engine.instance(old_running).await.unwrap().status,
+        InstanceStatus::Active
+    );
+    // Nothing left to remove: a second pass is a no-op.
+    let again = engine
+        .remove_finished(db.clock.now_for_tests() - Duration::days(365), 2)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+}
+
+async fn an_edited_journal_is_found_by_replay(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "an_edited_journal_is_found_by_replay").await else {
+        return;
+    };
+    let engine = db.open().await;
+    engine
+        .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
+        .await
+        .unwrap();
+    let started = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap();
+    engine
+        .complete(
+            started.tasks[0],
+            vars(json!({"fee": 1})),
+            CommandOptions::by("lan"),
+        )
+        .await
+        .unwrap();
+    engine
+        .verify_instance(started.instance)
+        .await
+        .expect("an untouched journal replays");
+    // Someone edits history in the database: the fee recorded with the completion.
+    let edit = "UPDATE journal SET data = replace(data, '\"fee\":1', '\"fee\":9') \
+                WHERE kind = 'task_completed'";
+    db.execute(&engine, edit, edit).await;
+    let reopened = db.open().await; // no cached state
+    let err = reopened
+        .verify_instance(started.instance)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("differs") || text.contains("nondeterminism"),
+        "{text}"
+    );
+}
+
+motcua_tests::on_both_databases!(
+    deploy_versions_by_content,
+    a_refused_file_deploys_nothing_of_the_deployment,
+    the_procedure_survives_a_restart,
+    an_idempotent_retry_returns_the_first_answer_and_changes_nothing,
+    two_racing_completions_one_wins_one_conflicts,
+    a_failure_inside_the_transaction_leaves_nothing_behind,
+    task_queue_filters_and_pages,
+    queue_queries_use_indexes,
+    external_workers_fetch_lock_complete_and_fail_into_incidents,
+    an_expired_lock_hands_the_job_to_another_worker,
+    unknown_ids_are_not_found,
+    history_cleanup_removes_old_finished_instances_and_nothing_else,
+    an_edited_journal_is_found_by_replay,
+);

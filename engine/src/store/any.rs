@@ -1,0 +1,252 @@
+//! [`AnyStore`]: one of the backends, chosen at run time by the database URL, so the CLI and the
+//! server need one `Engine<AnyStore>` type whatever the database. It only delegates; it knows no
+//! SQL, and the backends still do not know each other.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::postgres::{PostgresConfig, PostgresStore};
+use super::sqlite::{Durability, SqliteConfig, SqliteStore};
+use super::{
+    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
+    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
+    TaskRow,
+};
+use crate::ids::{InstanceId, JobId, TaskId};
+
+/// A store on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// An embedded SQLite file.
+    Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PostgresStore),
+}
+
+impl AnyStore {
+    /// Opens the store a URL names: `sqlite:...` (with `sqlite_durability`) or
+    /// `postgres://...` / `postgresql://...` (default pool). Any other URL is a
+    /// [`StoreError::Config`].
+    pub async fn open(url: &str, sqlite_durability: Durability) -> Result<AnyStore, StoreError> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("sqlite") => {
+                let config = SqliteConfig {
+                    durability: sqlite_durability,
+                    ..SqliteConfig::new(url)
+                };
+                Ok(AnyStore::Sqlite(SqliteStore::open(&config).await?))
+            }
+            Some("postgres" | "postgresql") => Ok(AnyStore::Postgres(
+                PostgresStore::open(&PostgresConfig::new(url)).await?,
+            )),
+            _ => Err(StoreError::Config(format!(
+                "'{url}' is not a database URL motcua knows: use sqlite://<file> or \
+                 postgres://<user>@<host>/<database>"
+            ))),
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+impl From<SqliteStore> for AnyStore {
+    fn from(store: SqliteStore) -> Self {
+        AnyStore::Sqlite(store)
+    }
+}
+
+impl From<PostgresStore> for AnyStore {
+    fn from(store: PostgresStore) -> Self {
+        AnyStore::Postgres(store)
+    }
+}
+
+/// Calls the same method on whichever backend `$self` holds.
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Sqlite($store) => $call.await,
+            AnyStore::Postgres($store) => $call.await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn deploy(
+        &self,
+        name: &str,
+        definitions: &[NewDefinition],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Deployed>, StoreError> {
+        delegate!(self, s => s.deploy(name, definitions, at))
+    }
+
+    async fn definitions(&self) -> Result<Vec<DefinitionRecord>, StoreError> {
+        delegate!(self, s => s.definitions())
+    }
+
+    async fn definition(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Option<(DefinitionRecord, String)>, StoreError> {
+        delegate!(self, s => s.definition(key, version))
+    }
+
+    async fn definition_record(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Option<DefinitionRecord>, StoreError> {
+        delegate!(self, s => s.definition_record(key, version))
+    }
+
+    async fn instance(&self, id: InstanceId) -> Result<Option<StoredInstance>, StoreError> {
+        delegate!(self, s => s.instance(id))
+    }
+
+    async fn task_instance(&self, task: TaskId) -> Result<Option<InstanceId>, StoreError> {
+        delegate!(self, s => s.task_instance(task))
+    }
+
+    async fn job_instance(
+        &self,
+        job: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(InstanceId, Option<String>)>, StoreError> {
+        delegate!(self, s => s.job_instance(job, now))
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<(String, Value)>, StoreError> {
+        delegate!(self, s => s.idempotent(key))
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        delegate!(self, s => s.commit(commit))
+    }
+
+    async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        delegate!(self, s => s.tasks(query))
+    }
+
+    async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
+        delegate!(self, s => s.task(id))
+    }
+
+    async fn journal(&self, id: InstanceId) -> Result<Vec<JournalEntry>, StoreError> {
+        delegate!(self, s => s.journal(id))
+    }
+
+    async fn lock_jobs(
+        &self,
+        topic: &str,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<LockedJob>, StoreError> {
+        delegate!(self, s => s.lock_jobs(topic, worker, max, now, until))
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+        delegate!(self, s => s.incidents())
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<DueJob>, StoreError> {
+        delegate!(self, s => s.job(id))
+    }
+
+    async fn claim_due_jobs(
+        &self,
+        worker: &str,
+        topics: &[String],
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DueJob>, StoreError> {
+        delegate!(self, s => s.claim_due_jobs(worker, topics, max, now, until))
+    }
+
+    async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
+        delegate!(self, s => s.commit_timer_start(job, commit))
+    }
+
+    async fn fail_unowned_job(
+        &self,
+        job: JobId,
+        error: &str,
+        retries: u32,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.fail_unowned_job(job, error, retries, due_at, at))
+    }
+
+    async fn retry_unowned_job(
+        &self,
+        job: JobId,
+        retries: u32,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.retry_unowned_job(job, retries, at))
+    }
+
+    async fn put_schedule(
+        &self,
+        schedule: &ScheduleRow,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_schedule(schedule, at))
+    }
+
+    async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
+        delegate!(self, s => s.remove_schedule(name))
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        delegate!(self, s => s.schedules())
+    }
+
+    async fn claim_due_schedules(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleRow>, StoreError> {
+        delegate!(self, s => s.claim_due_schedules(worker, max, now, until))
+    }
+
+    async fn record_schedule_run(
+        &self,
+        run: &ScheduleRun,
+        next_due: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_schedule_run(run, next_due))
+    }
+
+    async fn schedule_runs(&self, name: &str) -> Result<Vec<ScheduleRun>, StoreError> {
+        delegate!(self, s => s.schedule_runs(name))
+    }
+
+    async fn remove_finished(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<Removed, StoreError> {
+        delegate!(self, s => s.remove_finished(before, batch))
+    }
+
+    async fn overdue_counts(&self) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
+        delegate!(self, s => s.overdue_counts())
+    }
+}

@@ -1,0 +1,1266 @@
+//! The PostgreSQL backend, through sqlx (runtime queries, so building needs no database).
+//!
+//! Same semantics as the SQLite backend, so the same engine test suite passes on both; the
+//! schema (`migrations/postgres`) has the same tables, columns and indexes, ids are the same UUID
+//! text and times are `timestamptz`.
+//!
+//! Concurrency, with several engine nodes on one database (READ COMMITTED):
+//! - a command's [`Store::commit`] is one transaction whose instance UPDATE carries
+//!   `AND version = <expected>`: of two racing commands the second waits for the first's row
+//!   lock, then finds the version moved on (0 rows) and is refused with
+//!   [`StoreError::VersionConflict`]; the journal's unique `(instance_id, seq)` is the backstop;
+//! - the executor's and external workers' leases (`claim_due_jobs`, `lock_jobs`,
+//!   `claim_due_schedules`) pick rows `FOR UPDATE SKIP LOCKED`, so two nodes never hand out the
+//!   same job while its lease is live;
+//! - a timer start fires once: [`Store::commit_timer_start`] first closes the job with
+//!   `WHERE state = 'open'` and writes nothing when another node closed it first.
+//!
+//! A unique violation is recognised by its constraint's name (named in the migration).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::{
+    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
+    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
+    TaskRow, TaskSort,
+};
+use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::ids::{InstanceId, JobId, TaskId};
+use crate::state::SlaMark;
+
+/// How to open a PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    /// `postgres://user@host:port/database`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl PostgresConfig {
+    /// Defaults for a URL: a pool of 8 connections.
+    pub fn new(url: impl Into<String>) -> Self {
+        PostgresConfig {
+            url: url.into(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// A store on one PostgreSQL database, shared safely by several engine nodes.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// The constraint names of the migration that the store maps to typed errors.
+const INSTANCES_PKEY: &str = "instances_pkey";
+const JOURNAL_INSTANCE_SEQ: &str = "journal_instance_seq";
+const IDEMPOTENCY_PKEY: &str = "idempotency_pkey";
+const DEFINITIONS_PKEY: &str = "definitions_pkey";
+
+/// PostgreSQL's "serialization_failure" and "deadlock_detected": the transaction was rolled back
+/// and may simply be run again.
+const RETRYABLE_CODES: [&str; 2] = ["40001", "40P01"];
+
+fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            let what = match db.constraint() {
+                Some(DEFINITIONS_PKEY) => "definition version",
+                Some(IDEMPOTENCY_PKEY) => "idempotency key",
+                Some(INSTANCES_PKEY) => "instance id",
+                Some(other) => other,
+                None => "key",
+            };
+            return StoreError::Duplicate(what.to_owned());
+        }
+    }
+    StoreError::Backend(Box::new(e))
+}
+
+/// Maps a failed commit statement: a lost version race is a conflict, not a database failure.
+fn commit_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() && db.constraint() == Some(JOURNAL_INSTANCE_SEQ) {
+            return StoreError::VersionConflict;
+        }
+        if db
+            .code()
+            .is_some_and(|code| RETRYABLE_CODES.contains(&code.as_ref()))
+        {
+            return StoreError::VersionConflict;
+        }
+    }
+    backend(e)
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| corrupt("id", e))
+}
+
+impl PostgresStore {
+    /// Connects and runs pending migrations (several nodes may do so at once: sqlx serialises
+    /// them with an advisory lock).
+    pub async fn open(config: &PostgresConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(&config.url)
+            .map_err(backend)?
+            .statement_cache_capacity(512);
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        sqlx::migrate!("../migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(PostgresStore { pool })
+    }
+
+    /// The pool, for tests that inspect tables directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes one command in one transaction; with `guard_job`, first closes that job and writes
+    /// nothing (returning false) when it is no longer open.
+    async fn write(&self, c: &Commit<'_>, guard_job: Option<JobId>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(commit_error)?;
+        if let Some(job) = guard_job {
+            let closed = sqlx::query(
+                "UPDATE jobs SET state = 'completed', lock_owner = NULL, lock_expires_at = NULL \
+                 WHERE id = $1 AND state = 'open'",
+            )
+            .bind(job.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(commit_error)?;
+            if closed.rows_affected() == 0 {
+                // Another runner fired it; dropping the transaction rolls it back.
+                return Ok(false);
+            }
+        }
+        write_commit(&mut tx, c).await?;
+        tx.commit().await.map_err(commit_error)?;
+        Ok(true)
+    }
+}
+
+/// The instance row, the journal, the effects and the idempotency record of one command.
+async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), StoreError> {
+    let state = c.state;
+    let id = state.id.to_string();
+    let json = serde_json::to_string(state).map_err(|e| corrupt("state", e))?;
+    match c.expected_version {
+        None => {
+            sqlx::query(
+                "INSERT INTO instances (id, definition_key, definition_version, business_key, \
+                 status, version, state, started_at, ended_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(&state.definition.key)
+            .bind(state.definition.version)
+            .bind(&state.business_key)
+            .bind(state.status.as_str())
+            .bind(state.version)
+            .bind(json)
+            .bind(state.started_at)
+            .bind(state.ended_at)
+            .bind(c.at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Some(expected) => {
+            let updated = sqlx::query(
+                "UPDATE instances SET version = $1, status = $2, state = $3, ended_at = $4, \
+                 updated_at = $5 WHERE id = $6 AND version = $7",
+            )
+            .bind(state.version)
+            .bind(state.status.as_str())
+            .bind(json)
+            .bind(state.ended_at)
+            .bind(c.at)
+            .bind(&id)
+            .bind(expected)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+    }
+    if !c.events.is_empty() {
+        let first_seq = state.journal_seq - c.events.len() as i64 + 1;
+        let mut seqs = Vec::with_capacity(c.events.len());
+        let mut kinds = Vec::with_capacity(c.events.len());
+        let mut data = Vec::with_capacity(c.events.len());
+        for (i, event) in c.events.iter().enumerate() {
+            seqs.push(first_seq + i as i64);
+            kinds.push(event.kind().to_owned());
+            data.push(serde_json::to_string(event).map_err(|e| corrupt("event", e))?);
+        }
+        // One statement for any number of events: the rows come in as three arrays.
+        sqlx::query(
+            "INSERT INTO journal (instance_id, seq, kind, actor, at, data) \
+             SELECT $1, e.seq, e.kind, $2, $3, e.data \
+             FROM UNNEST($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY \
+               AS e(seq, kind, data, n) ORDER BY e.n",
+        )
+        .bind(&id)
+        .bind(c.actor)
+        .bind(c.at)
+        .bind(seqs)
+        .bind(kinds)
+        .bind(data)
+        .execute(&mut *conn)
+        .await
+        .map_err(commit_error)?;
+    }
+    for effect in c.effects {
+        write_effect(conn, effect, c.at).await?;
+    }
+    if let Some(record) = &c.idempotency {
+        sqlx::query(
+            "INSERT INTO idempotency (key, fingerprint, response, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&record.key)
+        .bind(&record.fingerprint)
+        .bind(record.response.to_string())
+        .bind(c.at)
+        .execute(&mut *conn)
+        .await
+        .map_err(commit_error)?;
+    }
+    Ok(())
+}
+
+/// Writes one projection effect (the same SQL meaning as the SQLite backend's).
+async fn write_effect(
+    conn: &mut PgConnection,
+    effect: &Effect,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match effect {
+        Effect::TaskCreated(t) => {
+            sqlx::query(
+                "INSERT INTO tasks (id, instance_id, definition_key, node_id, name, assignee, \
+                 candidate_groups, candidate_users, agency, form_key, state, created_at, due_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12)",
+            )
+            .bind(t.id.to_string())
+            .bind(t.instance.to_string())
+            .bind(&t.definition_key)
+            .bind(&t.node)
+            .bind(&t.name)
+            .bind(&t.assignee)
+            .bind(Json(&t.candidate_groups))
+            .bind(Json(&t.candidate_users))
+            .bind(&t.agency)
+            .bind(&t.form_key)
+            .bind(t.created_at)
+            .bind(t.due_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::TaskAssigned { task, assignee } => {
+            sqlx::query("UPDATE tasks SET assignee = $1 WHERE id = $2")
+                .bind(assignee)
+                .bind(task.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(commit_error)?;
+        }
+        Effect::TaskClosed { task, how } => {
+            sqlx::query("UPDATE tasks SET state = $1, closed_at = $2 WHERE id = $3")
+                .bind(how.as_str())
+                .bind(at)
+                .bind(task.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(commit_error)?;
+        }
+        Effect::JobCreated(j) => {
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, instance_id, node_id, topic, state, retries, due_at, \
+                 created_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8)",
+            )
+            .bind(j.id.to_string())
+            .bind(j.kind.as_str())
+            .bind(j.instance.to_string())
+            .bind(&j.node)
+            .bind(&j.topic)
+            .bind(j.retries as i64)
+            .bind(j.due_at)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::JobRetry {
+            job,
+            retries,
+            due_at,
+            error,
+        } => {
+            sqlx::query(
+                "UPDATE jobs SET retries = $1, due_at = $2, last_error = $3, lock_owner = NULL, \
+                 lock_expires_at = NULL WHERE id = $4",
+            )
+            .bind(*retries as i64)
+            .bind(*due_at)
+            .bind(error)
+            .bind(job.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::IncidentRaised { job, node, message } => {
+            let id = job.to_string();
+            sqlx::query(
+                "UPDATE jobs SET state = 'incident', retries = 0, last_error = $1, \
+                 lock_owner = NULL, lock_expires_at = NULL WHERE id = $2",
+            )
+            .bind(message)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            sqlx::query(
+                "INSERT INTO incidents (job_id, instance_id, node_id, message, created_at) \
+                 SELECT $1, instance_id, $2, $3, $4 FROM jobs WHERE id = $1 \
+                 ON CONFLICT (job_id) DO UPDATE SET message = EXCLUDED.message, \
+                 created_at = EXCLUDED.created_at, resolved_at = NULL",
+            )
+            .bind(&id)
+            .bind(node)
+            .bind(message)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::TaskMarked { task, mark } => {
+            let sql = match mark {
+                SlaMark::DueSoon => "UPDATE tasks SET due_soon = true WHERE id = $1",
+                SlaMark::Overdue => "UPDATE tasks SET overdue = true WHERE id = $1",
+            };
+            sqlx::query(sql)
+                .bind(task.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(commit_error)?;
+        }
+        Effect::IncidentResolved {
+            job,
+            retries,
+            due_at,
+        } => {
+            let id = job.to_string();
+            sqlx::query(
+                "UPDATE jobs SET state = 'open', retries = $1, due_at = $2, lock_owner = NULL, \
+                 lock_expires_at = NULL WHERE id = $3",
+            )
+            .bind(*retries as i64)
+            .bind(*due_at)
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            resolve_incident(conn, &id, at)
+                .await
+                .map_err(commit_error)?;
+        }
+        Effect::TimerStartScheduled {
+            job,
+            key,
+            version,
+            node,
+            fired,
+            due_at,
+        } => {
+            insert_timer_start(conn, *job, key, *version, node, *fired, *due_at, at)
+                .await
+                .map_err(commit_error)?;
+        }
+        Effect::JobClosed { job, how } => {
+            let id = job.to_string();
+            sqlx::query(
+                "UPDATE jobs SET state = $1, lock_owner = NULL, lock_expires_at = NULL \
+                 WHERE id = $2",
+            )
+            .bind(how.as_str())
+            .bind(&id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            resolve_incident(conn, &id, at)
+                .await
+                .map_err(commit_error)?;
+        }
+    }
+    Ok(())
+}
+
+async fn resolve_incident(
+    conn: &mut PgConnection,
+    job: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE incidents SET resolved_at = $1 WHERE job_id = $2 AND resolved_at IS NULL")
+        .bind(at)
+        .bind(job)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_timer_start(
+    conn: &mut PgConnection,
+    job: JobId,
+    key: &str,
+    version: i32,
+    node: &str,
+    fired: u32,
+    due_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, definition_key, definition_version, node_id, topic, state, \
+         retries, fired, due_at, created_at) \
+         VALUES ($1, 'timer_start', $2, $3, $4, '', 'open', $5, $6, $7, $8)",
+    )
+    .bind(job.to_string())
+    .bind(key)
+    .bind(version)
+    .bind(node)
+    .bind(crate::step::TIMER_RETRIES as i64)
+    .bind(fired as i64)
+    .bind(due_at)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn definition_record(row: &PgRow) -> Result<DefinitionRecord, StoreError> {
+    Ok(DefinitionRecord {
+        key: row.try_get("key").map_err(backend)?,
+        version: row.try_get("version").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        resource: row.try_get("resource").map_err(backend)?,
+        checksum: row.try_get("checksum").map_err(backend)?,
+        deployment: row.try_get("deployment_id").map_err(backend)?,
+        deployed_at: row.try_get("deployed_at").map_err(backend)?,
+    })
+}
+
+fn task_row(row: &PgRow) -> Result<TaskRow, StoreError> {
+    let groups: Json<Vec<String>> = row
+        .try_get("candidate_groups")
+        .map_err(|e| corrupt("candidate groups", e))?;
+    let users: Json<Vec<String>> = row
+        .try_get("candidate_users")
+        .map_err(|e| corrupt("candidate users", e))?;
+    let id: String = row.try_get("id").map_err(backend)?;
+    let instance: String = row.try_get("instance_id").map_err(backend)?;
+    Ok(TaskRow {
+        record: TaskRecord {
+            id: TaskId::from_uuid(parse_uuid(&id)?),
+            instance: InstanceId::from_uuid(parse_uuid(&instance)?),
+            definition_key: row.try_get("definition_key").map_err(backend)?,
+            node: row.try_get("node_id").map_err(backend)?,
+            name: row.try_get("name").map_err(backend)?,
+            assignee: row.try_get("assignee").map_err(backend)?,
+            candidate_groups: groups.0,
+            candidate_users: users.0,
+            agency: row.try_get("agency").map_err(backend)?,
+            form_key: row.try_get("form_key").map_err(backend)?,
+            created_at: row.try_get("created_at").map_err(backend)?,
+            due_at: row.try_get("due_at").map_err(backend)?,
+        },
+        state: row.try_get("state").map_err(backend)?,
+        closed_at: row.try_get("closed_at").map_err(backend)?,
+        due_soon: row.try_get("due_soon").map_err(backend)?,
+        overdue: row.try_get("overdue").map_err(backend)?,
+    })
+}
+
+fn due_job(r: &PgRow) -> Result<DueJob, StoreError> {
+    let id: String = r.try_get("id").map_err(backend)?;
+    let instance: Option<String> = r.try_get("instance_id").map_err(backend)?;
+    let key: Option<String> = r.try_get("definition_key").map_err(backend)?;
+    let version: Option<i32> = r.try_get("definition_version").map_err(backend)?;
+    let retries: i64 = r.try_get("retries").map_err(backend)?;
+    let fired: i64 = r.try_get("fired").map_err(backend)?;
+    Ok(DueJob {
+        id: JobId::from_uuid(parse_uuid(&id)?),
+        kind: r.try_get("kind").map_err(backend)?,
+        instance: instance
+            .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()?,
+        definition: key.zip(version),
+        node: r.try_get("node_id").map_err(backend)?,
+        topic: r.try_get("topic").map_err(backend)?,
+        retries: retries.clamp(0, u32::MAX as i64) as u32,
+        fired: fired.clamp(0, u32::MAX as i64) as u32,
+        due_at: r.try_get("due_at").map_err(backend)?,
+    })
+}
+
+fn schedule_row(r: &PgRow) -> Result<ScheduleRow, StoreError> {
+    Ok(ScheduleRow {
+        name: r.try_get("name").map_err(backend)?,
+        cron: r.try_get("cron").map_err(backend)?,
+        handler: r.try_get("handler").map_err(backend)?,
+        next_due: r.try_get("next_due").map_err(backend)?,
+    })
+}
+
+const DEFINITION_COLUMNS: &str =
+    "key, version, name, resource, checksum, deployment_id, deployed_at";
+
+impl Store for PostgresStore {
+    async fn deploy(
+        &self,
+        name: &str,
+        definitions: &[NewDefinition],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Deployed>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let deployment = Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO deployments (id, name, deployed_at) VALUES ($1, $2, $3)")
+            .bind(&deployment)
+            .bind(name)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::with_capacity(definitions.len());
+        for d in definitions {
+            let latest = sqlx::query(&format!(
+                "SELECT {DEFINITION_COLUMNS} FROM definitions WHERE key = $1 \
+                 ORDER BY version DESC LIMIT 1"
+            ))
+            .bind(&d.key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .map(|r| definition_record(&r))
+            .transpose()?;
+            if let Some(latest) = &latest {
+                if latest.checksum == d.checksum {
+                    out.push(Deployed {
+                        definition: latest.clone(),
+                        created: false,
+                    });
+                    continue;
+                }
+            }
+            let version = latest.map(|l| l.version + 1).unwrap_or(1);
+            // Two nodes deploying the same key at once: the second insert of (key, version)
+            // waits for the first and is refused as a duplicate.
+            sqlx::query(
+                "INSERT INTO definitions (key, version, name, resource, checksum, xml, \
+                 deployment_id, deployed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&d.key)
+            .bind(version)
+            .bind(&d.name)
+            .bind(&d.resource)
+            .bind(&d.checksum)
+            .bind(&d.xml)
+            .bind(&deployment)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query(
+                "UPDATE jobs SET state = 'cancelled', lock_owner = NULL, lock_expires_at = NULL \
+                 WHERE kind = 'timer_start' AND state = 'open' AND definition_key = $1",
+            )
+            .bind(&d.key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            for (node, due_at) in &d.timer_starts {
+                insert_timer_start(
+                    &mut tx,
+                    JobId::from_uuid(Uuid::now_v7()),
+                    &d.key,
+                    version,
+                    node,
+                    0,
+                    *due_at,
+                    at,
+                )
+                .await
+                .map_err(backend)?;
+            }
+            out.push(Deployed {
+                definition: DefinitionRecord {
+                    key: d.key.clone(),
+                    version,
+                    name: d.name.clone(),
+                    resource: d.resource.clone(),
+                    checksum: d.checksum.clone(),
+                    deployment: deployment.clone(),
+                    deployed_at: at,
+                },
+                created: true,
+            });
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(out)
+    }
+
+    async fn definitions(&self) -> Result<Vec<DefinitionRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEFINITION_COLUMNS} FROM definitions ORDER BY key, version"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(definition_record).collect()
+    }
+
+    async fn definition(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Option<(DefinitionRecord, String)>, StoreError> {
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at, xml \
+                 FROM definitions WHERE key = $1 AND version = $2",
+            )
+            .bind(key)
+            .bind(v),
+            None => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at, xml \
+                 FROM definitions WHERE key = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(key),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((
+                definition_record(&r)?,
+                r.try_get("xml").map_err(backend)?,
+            ))),
+        }
+    }
+
+    async fn definition_record(
+        &self,
+        key: &str,
+        version: Option<i32>,
+    ) -> Result<Option<DefinitionRecord>, StoreError> {
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at \
+                 FROM definitions WHERE key = $1 AND version = $2",
+            )
+            .bind(key)
+            .bind(v),
+            None => sqlx::query(
+                "SELECT key, version, name, resource, checksum, deployment_id, deployed_at \
+                 FROM definitions WHERE key = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(key),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(definition_record).transpose()
+    }
+
+    async fn instance(&self, id: InstanceId) -> Result<Option<StoredInstance>, StoreError> {
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM instances WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        match state {
+            None => Ok(None),
+            Some(s) => Ok(Some(StoredInstance {
+                state: serde_json::from_str(&s).map_err(|e| corrupt("instance state", e))?,
+            })),
+        }
+    }
+
+    async fn task_instance(&self, task: TaskId) -> Result<Option<InstanceId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar("SELECT instance_id FROM tasks WHERE id = $1")
+            .bind(task.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        id.map(|s| parse_uuid(&s).map(InstanceId::from_uuid))
+            .transpose()
+    }
+
+    async fn job_instance(
+        &self,
+        job: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(InstanceId, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT instance_id, CASE WHEN lock_expires_at > $1 THEN lock_owner END AS owner \
+             FROM jobs WHERE id = $2",
+        )
+        .bind(now)
+        .bind(job.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                // As in SQLite: a job without an instance (a timer start) fails to decode.
+                let instance: String = r.try_get("instance_id").map_err(backend)?;
+                Ok(Some((
+                    InstanceId::from_uuid(parse_uuid(&instance)?),
+                    r.try_get("owner").map_err(backend)?,
+                )))
+            }
+        }
+    }
+
+    async fn idempotent(&self, key: &str) -> Result<Option<(String, Value)>, StoreError> {
+        let row = sqlx::query("SELECT fingerprint, response FROM idempotency WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let response: String = r.try_get("response").map_err(backend)?;
+                Ok(Some((
+                    r.try_get("fingerprint").map_err(backend)?,
+                    serde_json::from_str(&response).map_err(|e| corrupt("response", e))?,
+                )))
+            }
+        }
+    }
+
+    async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
+        self.write(&commit, None).await.map(|_| ())
+    }
+
+    async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT * FROM tasks t WHERE ");
+        if query.include_closed {
+            q.push("true");
+        } else {
+            q.push("t.state = 'open'");
+        }
+        if let Some(group) = &query.candidate_group {
+            if query.include_closed {
+                q.push(" AND t.candidate_groups @> jsonb_build_array(")
+                    .push_bind(group)
+                    .push("::text)");
+            } else {
+                q.push(
+                    " AND t.id IN (SELECT task_id FROM task_candidates \
+                     WHERE kind = 'group' AND name = ",
+                )
+                .push_bind(group)
+                .push(")");
+            }
+        }
+        if let Some(assignee) = &query.assignee {
+            q.push(" AND t.assignee = ").push_bind(assignee);
+        }
+        if let Some(instance) = &query.instance {
+            q.push(" AND t.instance_id = ")
+                .push_bind(instance.to_string());
+        }
+        if let Some(before) = query.due_before {
+            q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
+                .push_bind(before);
+        }
+        match query.overdue {
+            Some(true) => {
+                q.push(" AND t.overdue");
+            }
+            Some(false) => {
+                q.push(" AND NOT t.overdue");
+            }
+            None => {}
+        }
+        q.push(match query.sort {
+            TaskSort::Created => " ORDER BY t.created_at, t.id",
+            TaskSort::Due => " ORDER BY t.due_at ASC NULLS LAST, t.created_at, t.id",
+        });
+        q.push(" LIMIT ")
+            .push_bind(query.limit.unwrap_or(50).clamp(1, 1000) as i64)
+            .push(" OFFSET ")
+            .push_bind(query.offset.unwrap_or(0) as i64);
+        let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(task_row).collect()
+    }
+
+    async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
+        let row = sqlx::query("SELECT * FROM tasks WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(task_row).transpose()
+    }
+
+    async fn journal(&self, id: InstanceId) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, actor, at, data FROM journal WHERE instance_id = $1 ORDER BY seq",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let data: String = r.try_get("data").map_err(backend)?;
+                Ok(JournalEntry {
+                    seq: r.try_get("seq").map_err(backend)?,
+                    kind: r.try_get("kind").map_err(backend)?,
+                    actor: r.try_get("actor").map_err(backend)?,
+                    at: r.try_get("at").map_err(backend)?,
+                    event: serde_json::from_str(&data).map_err(|e| corrupt("journal event", e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn lock_jobs(
+        &self,
+        topic: &str,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<LockedJob>, StoreError> {
+        let rows = sqlx::query(
+            "WITH picked AS MATERIALIZED ( \
+               SELECT id FROM jobs WHERE topic = $1 AND kind = 'external' AND state = 'open' \
+               AND due_at <= $2 AND (lock_expires_at IS NULL OR lock_expires_at <= $2) \
+               ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE jobs j SET lock_owner = $4, lock_expires_at = $5 FROM picked \
+             WHERE j.id = picked.id \
+             RETURNING j.id, j.instance_id, j.node_id, j.topic, j.retries, j.due_at, \
+               j.lock_expires_at",
+        )
+        .bind(topic)
+        .bind(now)
+        .bind(max.min(1000) as i64)
+        .bind(worker)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut jobs = rows
+            .iter()
+            .map(|r| {
+                let id: String = r.try_get("id").map_err(backend)?;
+                let instance: String = r.try_get("instance_id").map_err(backend)?;
+                let retries: i64 = r.try_get("retries").map_err(backend)?;
+                Ok(LockedJob {
+                    record: JobRecord {
+                        id: JobId::from_uuid(parse_uuid(&id)?),
+                        kind: JobKind::External,
+                        instance: InstanceId::from_uuid(parse_uuid(&instance)?),
+                        node: r.try_get("node_id").map_err(backend)?,
+                        topic: r.try_get("topic").map_err(backend)?,
+                        retries: retries.clamp(0, u32::MAX as i64) as u32,
+                        due_at: r.try_get("due_at").map_err(backend)?,
+                    },
+                    lock_expires_at: r.try_get("lock_expires_at").map_err(backend)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        jobs.sort_by_key(|j| (j.record.due_at, j.record.id));
+        Ok(jobs)
+    }
+
+    async fn incidents(&self) -> Result<Vec<IncidentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id, instance_id, node_id, message, created_at FROM incidents \
+             WHERE resolved_at IS NULL ORDER BY created_at",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let job: String = r.try_get("job_id").map_err(backend)?;
+                let instance: Option<String> = r.try_get("instance_id").map_err(backend)?;
+                Ok(IncidentRow {
+                    job: JobId::from_uuid(parse_uuid(&job)?),
+                    instance: instance
+                        .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+                        .transpose()?,
+                    node: r.try_get("node_id").map_err(backend)?,
+                    message: r.try_get("message").map_err(backend)?,
+                    created_at: r.try_get("created_at").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<DueJob>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, kind, instance_id, definition_key, definition_version, node_id, topic, \
+             retries, fired, due_at FROM jobs WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(due_job).transpose()
+    }
+
+    async fn claim_due_jobs(
+        &self,
+        worker: &str,
+        topics: &[String],
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<DueJob>, StoreError> {
+        let rows = sqlx::query(
+            "WITH picked AS MATERIALIZED ( \
+               SELECT id FROM jobs WHERE state = 'open' AND due_at <= $1 \
+               AND (lock_expires_at IS NULL OR lock_expires_at <= $1) \
+               AND (kind IN ('timer', 'timer_start') \
+                    OR (kind = 'external' AND topic = ANY($2::text[]))) \
+               ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE jobs j SET lock_owner = $4, lock_expires_at = $5 FROM picked \
+             WHERE j.id = picked.id \
+             RETURNING j.id, j.kind, j.instance_id, j.definition_key, j.definition_version, \
+               j.node_id, j.topic, j.retries, j.fired, j.due_at",
+        )
+        .bind(now)
+        .bind(topics)
+        .bind(max.min(10_000) as i64)
+        .bind(worker)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut jobs = rows.iter().map(due_job).collect::<Result<Vec<_>, _>>()?;
+        jobs.sort_by_key(|j| (j.due_at, j.id));
+        Ok(jobs)
+    }
+
+    async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
+        self.write(&commit, Some(job)).await
+    }
+
+    async fn fail_unowned_job(
+        &self,
+        job: JobId,
+        error: &str,
+        retries: u32,
+        due_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id = job.to_string();
+        if retries == 0 {
+            sqlx::query(
+                "UPDATE jobs SET state = 'incident', retries = 0, last_error = $1, \
+                 lock_owner = NULL, lock_expires_at = NULL WHERE id = $2",
+            )
+            .bind(error)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query(
+                "INSERT INTO incidents (job_id, instance_id, node_id, message, created_at) \
+                 SELECT id, instance_id, node_id, $1, $2 FROM jobs WHERE id = $3 \
+                 ON CONFLICT (job_id) DO UPDATE SET message = EXCLUDED.message, \
+                 created_at = EXCLUDED.created_at, resolved_at = NULL",
+            )
+            .bind(error)
+            .bind(at)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        } else {
+            sqlx::query(
+                "UPDATE jobs SET retries = $1, due_at = $2, last_error = $3, lock_owner = NULL, \
+                 lock_expires_at = NULL WHERE id = $4",
+            )
+            .bind(retries as i64)
+            .bind(due_at)
+            .bind(error)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn retry_unowned_job(
+        &self,
+        job: JobId,
+        retries: u32,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let id = job.to_string();
+        sqlx::query(
+            "UPDATE jobs SET state = 'open', retries = $1, due_at = $2, lock_owner = NULL, \
+             lock_expires_at = NULL WHERE id = $3 AND state = 'incident'",
+        )
+        .bind(retries.max(1) as i64)
+        .bind(at)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        resolve_incident(&mut tx, &id, at).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn put_schedule(
+        &self,
+        schedule: &ScheduleRow,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO schedules (name, cron, handler, next_due, created_at) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET cron = EXCLUDED.cron, handler = EXCLUDED.handler, \
+             next_due = EXCLUDED.next_due, lock_owner = NULL, lock_expires_at = NULL",
+        )
+        .bind(&schedule.name)
+        .bind(&schedule.cron)
+        .bind(&schedule.handler)
+        .bind(schedule.next_due)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn remove_schedule(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM schedules WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn schedules(&self) -> Result<Vec<ScheduleRow>, StoreError> {
+        let rows = sqlx::query("SELECT name, cron, handler, next_due FROM schedules ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(schedule_row).collect()
+    }
+
+    async fn claim_due_schedules(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleRow>, StoreError> {
+        let rows = sqlx::query(
+            "WITH picked AS MATERIALIZED ( \
+               SELECT name FROM schedules WHERE next_due <= $1 \
+               AND (lock_expires_at IS NULL OR lock_expires_at <= $1) \
+               ORDER BY next_due, name LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             UPDATE schedules s SET lock_owner = $3, lock_expires_at = $4 FROM picked \
+             WHERE s.name = picked.name \
+             RETURNING s.name, s.cron, s.handler, s.next_due",
+        )
+        .bind(now)
+        .bind(max.min(1000) as i64)
+        .bind(worker)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out = rows
+            .iter()
+            .map(schedule_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| {
+            a.next_due
+                .cmp(&b.next_due)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        Ok(out)
+    }
+
+    async fn record_schedule_run(
+        &self,
+        run: &ScheduleRun,
+        next_due: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let inserted = sqlx::query(
+            "INSERT INTO schedule_runs (name, due_at, ran_at, runner, result) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, due_at) DO NOTHING",
+        )
+        .bind(&run.name)
+        .bind(run.due_at)
+        .bind(run.ran_at)
+        .bind(&run.runner)
+        .bind(run.result.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE schedules SET next_due = $1, lock_owner = NULL, lock_expires_at = NULL \
+             WHERE name = $2 AND next_due <= $3",
+        )
+        .bind(next_due)
+        .bind(&run.name)
+        .bind(run.due_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn schedule_runs(&self, name: &str) -> Result<Vec<ScheduleRun>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT name, due_at, ran_at, runner, result FROM schedule_runs WHERE name = $1 \
+             ORDER BY due_at DESC",
+        )
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let result: String = r.try_get("result").map_err(backend)?;
+                Ok(ScheduleRun {
+                    name: r.try_get("name").map_err(backend)?,
+                    due_at: r.try_get("due_at").map_err(backend)?,
+                    ran_at: r.try_get("ran_at").map_err(backend)?,
+                    runner: r.try_get("runner").map_err(backend)?,
+                    result: serde_json::from_str(&result).map_err(|e| corrupt("run result", e))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn remove_finished(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<Removed, StoreError> {
+        let batch = batch.clamp(1, 10_000) as i64;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // SKIP LOCKED: two nodes cleaning up at once take different instances.
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < $1 \
+             ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(before)
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut removed = Removed::default();
+        if !ids.is_empty() {
+            let mut counts = [0u64; 5];
+            for (i, sql) in [
+                "DELETE FROM journal WHERE instance_id = ANY($1::text[])",
+                "DELETE FROM tasks WHERE instance_id = ANY($1::text[])",
+                "DELETE FROM jobs WHERE instance_id = ANY($1::text[])",
+                "DELETE FROM incidents WHERE instance_id = ANY($1::text[])",
+                "DELETE FROM instances WHERE id = ANY($1::text[])",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                counts[i] = sqlx::query(sql)
+                    .bind(&ids)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?
+                    .rows_affected();
+            }
+            removed.events = counts[0];
+            removed.tasks = counts[1];
+            removed.jobs = counts[2];
+            removed.instances = counts[4];
+        }
+        removed.idempotency = sqlx::query(
+            "WITH old AS MATERIALIZED ( \
+               SELECT key FROM idempotency WHERE created_at < $1 ORDER BY created_at LIMIT $2 \
+               FOR UPDATE SKIP LOCKED) \
+             DELETE FROM idempotency i USING old WHERE i.key = old.key",
+        )
+        .bind(before)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(removed)
+    }
+
+    async fn overdue_counts(&self) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
+        // NULLS FIRST and byte-wise group names: the order SQLite gives.
+        let rows = sqlx::query(
+            "SELECT t.agency, COALESCE(g.value, '') COLLATE \"C\" AS grp, COUNT(*) AS n \
+             FROM tasks t \
+             LEFT JOIN LATERAL jsonb_array_elements_text(t.candidate_groups) AS g(value) ON true \
+             WHERE t.state = 'open' AND t.overdue \
+             GROUP BY t.agency, grp ORDER BY t.agency NULLS FIRST, grp",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("agency").map_err(backend)?,
+                    r.try_get("grp").map_err(backend)?,
+                    r.try_get("n").map_err(backend)?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -199,8 +199,78 @@ async fn concurrent_completions_on_two_nodes_lose_no_update(backend: Backend) {
     a.verify_instance(id).await.expect("replays");
 }
 
+async fn one_failing_command_in_a_group_commit_fails_alone(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "one_failing_command_in_a_group_commit_fails_alone").await
+    else {
+        return;
+    };
+    let engine = Arc::new(db.open().await);
+    deploy(&engine, TASK).await;
+    let bad_xml = String::from_utf8(bpmn(TASK))
+        .expect("utf-8")
+        .replace("id=\"p\"", "id=\"bad\"");
+    engine
+        .deploy(
+            "bad",
+            &[DeployFile {
+                name: "bad.bpmn".into(),
+                bytes: bad_xml.into_bytes(),
+            }],
+        )
+        .await
+        .expect("deploy bad");
+    // The database refuses tasks of process "bad" only.
+    db.execute(
+        &engine,
+        "CREATE TRIGGER refuse_bad BEFORE INSERT ON tasks WHEN NEW.definition_key = 'bad' \
+         BEGIN SELECT RAISE(ABORT, 'refused (simulated)'); END",
+        "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused (simulated)'; END $$; \
+         CREATE TRIGGER refuse_bad BEFORE INSERT ON tasks FOR EACH ROW \
+         WHEN (NEW.definition_key = 'bad') EXECUTE FUNCTION refuse_bad();",
+    )
+    .await;
+    let mut handles = Vec::new();
+    for i in 0..41 {
+        let engine = engine.clone();
+        let key = if i == 20 { "bad" } else { "p" };
+        handles.push(tokio::spawn(async move {
+            let request = StartInstance {
+                key: key.into(),
+                ..StartInstance::default()
+            };
+            (key, engine.start(request, CommandOptions::default()).await)
+        }));
+    }
+    let mut ok = 0;
+    for h in handles {
+        match h.await.expect("task") {
+            ("p", Ok(_)) => ok += 1,
+            ("bad", Err(EngineError::Store(_))) => {}
+            (key, other) => panic!("{key}: unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        ok, 40,
+        "every good command commits, whatever group it shared"
+    );
+    assert_eq!(
+        db.count(&engine, "SELECT COUNT(*) FROM instances").await,
+        40
+    );
+    assert_eq!(
+        db.count(
+            &engine,
+            "SELECT COUNT(*) FROM instances WHERE definition_key = 'bad'"
+        )
+        .await,
+        0
+    );
+}
+
 motcua_tests::on_both_databases!(
     two_nodes_share_due_timers_and_fire_each_once,
     concurrent_starts_on_two_nodes_never_deadlock,
     concurrent_completions_on_two_nodes_lose_no_update,
+    one_failing_command_in_a_group_commit_fails_alone,
 );

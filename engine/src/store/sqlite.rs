@@ -82,6 +82,124 @@ impl SqliteConfig {
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    queue: Arc<std::sync::Mutex<Vec<Pending>>>,
+}
+
+/// Most commits sent as one transaction.
+const GROUP_COMMIT_MAX: usize = 64;
+
+/// A commit waiting for the writer, with the channel its caller waits on.
+struct Pending {
+    commit: OwnedCommit,
+    done: tokio::sync::oneshot::Sender<Result<(), sqlx::Error>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("instance", &self.commit.state.id)
+            .finish()
+    }
+}
+
+/// A [`Commit`] that owns its data, so it can wait in the writer's queue.
+struct OwnedCommit {
+    expected_version: Option<i64>,
+    state: InstanceState,
+    events: Vec<crate::event::Event>,
+    effects: Vec<Effect>,
+    actor: Option<String>,
+    at: DateTime<Utc>,
+    idempotency: Option<super::IdempotencyRecord>,
+    guard_job: Option<JobId>,
+}
+
+impl OwnedCommit {
+    fn new(c: &Commit<'_>, guard_job: Option<JobId>) -> Self {
+        OwnedCommit {
+            expected_version: c.expected_version,
+            state: c.state.clone(),
+            events: c.events.to_vec(),
+            effects: c.effects.to_vec(),
+            actor: c.actor.map(str::to_owned),
+            at: c.at,
+            idempotency: c.idempotency.clone(),
+            guard_job,
+        }
+    }
+
+    fn borrow(&self) -> (Commit<'_>, Option<JobId>) {
+        (
+            Commit {
+                expected_version: self.expected_version,
+                state: &self.state,
+                events: &self.events,
+                effects: &self.effects,
+                actor: self.actor.as_deref(),
+                at: self.at,
+                idempotency: self.idempotency.clone(),
+            },
+            self.guard_job,
+        )
+    }
+}
+
+async fn rollback(conn: &mut SqliteConnection) {
+    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+        tracing::debug!("rollback after a failed commit: {e}");
+    }
+}
+
+/// Sends a group of commits as one transaction, or one by one when that fails.
+async fn execute_group(conn: &mut SqliteConnection, group: Vec<Pending>) {
+    if group.len() > 1 {
+        let commits: Vec<(Commit<'_>, Option<JobId>)> =
+            group.iter().map(|p| p.commit.borrow()).collect();
+        if let Ok(mut batch) = commit_batch(&commits) {
+            match batch.build().execute(&mut *conn).await {
+                Ok(_) => {
+                    drop(commits);
+                    for p in group {
+                        let _ = p.done.send(Ok(()));
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!(
+                        "a group of {} commits failed, sending each alone: {e}",
+                        commits.len()
+                    );
+                    rollback(conn).await;
+                }
+            }
+        }
+    }
+    for p in group {
+        let result = execute_one(conn, &p.commit).await;
+        let _ = p.done.send(result);
+    }
+}
+
+/// Sends one commit as its own transaction. A batch refused for finding a transaction still
+/// open (left by a failed batch) is rolled back and sent once more.
+async fn execute_one(conn: &mut SqliteConnection, commit: &OwnedCommit) -> Result<(), sqlx::Error> {
+    let mut retried = false;
+    loop {
+        let mut batch =
+            commit_batch(&[commit.borrow()]).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        match batch.build().execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                let open_before = e.to_string().contains("within a transaction");
+                rollback(conn).await;
+                if open_before && !retried {
+                    retried = true;
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
 }
 
 fn backend(e: sqlx::Error) -> StoreError {
@@ -134,6 +252,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            queue: Arc::new(std::sync::Mutex::new(Vec::new())),
         })
     }
 
@@ -142,36 +261,48 @@ impl SqliteStore {
         &self.pool
     }
 
-    /// Sends one commit batch on the writer connection. After a failed batch the transaction may
-    /// still be open (also when an earlier caller went away mid-batch): it is rolled back before
-    /// anything else, and a batch refused for finding a transaction open is sent once more.
+    /// Commits through the group-commit writer: the commit joins a queue; whichever caller gets
+    /// the writer connection next sends every queued commit as ONE transaction (one sync for
+    /// all), and answers each caller. If that shared transaction fails, it is rolled back and
+    /// each commit is sent alone, so one failing command never takes the others down and every
+    /// caller gets its own answer, only after its transaction is durable.
     async fn run_batch(
         &self,
         commit: &Commit<'_>,
         guard_job: Option<JobId>,
     ) -> Result<(), sqlx::Error> {
-        let mut writer = self.writer.lock().await;
-        let mut retried = false;
-        loop {
-            let mut batch = match commit_batch(commit, guard_job) {
-                Ok(b) => b,
-                Err(e) => return Err(sqlx::Error::Encode(Box::new(e))),
-            };
-            match batch.build().execute(&mut *writer).await {
-                Ok(_) => return Ok(()),
-                Err(e) => {
-                    let open_before = e.to_string().contains("within a transaction");
-                    if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *writer).await {
-                        tracing::debug!("rollback after a failed commit: {rollback}");
-                    }
-                    if open_before && !retried {
-                        retried = true;
-                        continue;
-                    }
-                    return Err(e);
-                }
-            }
+        let (done, answer) = tokio::sync::oneshot::channel();
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.push(Pending {
+                commit: OwnedCommit::new(commit, guard_job),
+                done,
+            });
         }
+        let writer = self.writer.clone();
+        let queue = self.queue.clone();
+        // The writer runs in its own task: a caller that goes away cannot leave a batch half
+        // sent, and the commits it carries for others are still answered.
+        tokio::spawn(async move {
+            let mut conn = writer.lock_owned().await;
+            loop {
+                let group: Vec<Pending> = match queue.lock() {
+                    Ok(mut q) => {
+                        let n = q.len().min(GROUP_COMMIT_MAX);
+                        q.drain(..n).collect()
+                    }
+                    Err(_) => Vec::new(),
+                };
+                if group.is_empty() {
+                    return;
+                }
+                execute_group(&mut conn, group).await;
+            }
+        });
+        answer.await.unwrap_or_else(|_| {
+            Err(sqlx::Error::Protocol(
+                "the commit writer stopped before answering".into(),
+            ))
+        })
     }
 
     /// Closes every connection (the WAL is checkpointed by the last one).
@@ -419,13 +550,25 @@ fn push_timer_start(
 /// With `guard_job`, the batch first closes that job and fails (NOT NULL on `jobs.state`) when
 /// it is no longer open: a timer start fires once even when two runners hold it.
 fn commit_batch(
+    commits: &[(Commit<'_>, Option<JobId>)],
+) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
+    let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("BEGIN IMMEDIATE;\n");
+    for (c, guard_job) in commits {
+        push_commit(&mut q, c, *guard_job)?;
+    }
+    q.push("COMMIT;");
+    Ok(q)
+}
+
+/// Appends one command's statements (without BEGIN/COMMIT) to a batch.
+fn push_commit(
+    q: &mut QueryBuilder<'static, Sqlite>,
     c: &Commit<'_>,
     guard_job: Option<JobId>,
-) -> Result<QueryBuilder<'static, Sqlite>, StoreError> {
+) -> Result<(), StoreError> {
     let state: &InstanceState = c.state;
     let id = state.id.to_string();
     let json = serde_json::to_string(state).map_err(|e| corrupt("state", e))?;
-    let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("BEGIN IMMEDIATE;\n");
     if let Some(job) = guard_job {
         q.push(
             "UPDATE jobs SET state = CASE WHEN state = 'open' THEN 'completed' END, \
@@ -492,7 +635,7 @@ fn commit_batch(
         q.push(";\n");
     }
     for effect in c.effects {
-        push_effect(&mut q, effect, c.at);
+        push_effect(q, effect, c.at);
     }
     if let Some(record) = &c.idempotency {
         q.push("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES (");
@@ -503,8 +646,7 @@ fn commit_batch(
             .push_bind(c.at);
         q.push(");\n");
     }
-    q.push("COMMIT;");
-    Ok(q)
+    Ok(())
 }
 
 /// Maps a failed commit batch: a lost version race is a conflict, not a database failure.

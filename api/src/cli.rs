@@ -166,6 +166,21 @@ pub enum Cmd {
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
     },
+    /// Serve the HTTP API (JSON; errors as problem+json), with the job executor beside it.
+    Serve {
+        /// Address to listen on; port 0 picks a free port (printed as `listening on http://ADDR`).
+        #[arg(long, env = "MOTCUA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Run the job executor (timers, SLA marks, schedules) in this process (the default).
+        #[arg(long, overrides_with = "no_worker")]
+        worker: bool,
+        /// Do not run the job executor here (run `motcua worker` elsewhere).
+        #[arg(long, overrides_with = "worker")]
+        no_worker: bool,
+        /// How often the job executor looks for due jobs, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        poll_ms: u64,
+    },
     /// Remove finished instances (with their journal, tasks and jobs) that ended long ago.
     Cleanup {
         /// Keep instances that ended within this many days.

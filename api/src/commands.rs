@@ -340,14 +340,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             let engine = open(g).await?;
             let incidents = engine.incidents().await?;
             if g.json {
-                let v: Vec<Value> = incidents
-                    .iter()
-                    .map(|i| {
-                        json!({"job": i.job, "instance": i.instance, "node": i.node,
-                               "message": i.message, "createdAt": i.created_at})
-                    })
-                    .collect();
-                print_json(&Value::Array(v));
+                print_json(&Value::Array(
+                    incidents.iter().map(output::incident_json).collect(),
+                ));
             } else {
                 let mut t = table(&["job", "instance", "node", "message", "raised"]);
                 for i in &incidents {
@@ -368,6 +363,19 @@ pub async fn run(cli: Cli) -> Result<()> {
             let engine = open(g).await?;
             let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
+        }
+        Cmd::Serve {
+            listen,
+            worker: _,
+            no_worker,
+            poll_ms,
+        } => {
+            let engine = open(g).await?;
+            let worker = (!no_worker).then(|| crate::http::WorkerConfig {
+                id: format!("motcua-serve-{}", std::process::id()),
+                poll_ms,
+            });
+            crate::http::serve(engine, crate::http::ServeConfig { listen, worker }).await
         }
         Cmd::Cron(cmd) => run_cron(g, cmd).await,
         Cmd::Cleanup {
@@ -417,15 +425,9 @@ async fn run_jobs(g: &Global, cmd: JobsCmd) -> Result<()> {
             let jobs = engine
                 .fetch_and_lock(&topic, &worker, max, Duration::seconds(lock_seconds))
                 .await?;
-            let v: Vec<Value> = jobs
-                .iter()
-                .map(|j| {
-                    json!({"id": j.job.id, "instance": j.job.instance, "node": j.job.node,
-                           "topic": j.job.topic, "retries": j.job.retries,
-                           "lockExpiresAt": j.lock_expires_at, "variables": j.variables})
-                })
-                .collect();
-            print_json(&Value::Array(v));
+            print_json(&Value::Array(
+                jobs.iter().map(output::fetched_job_json).collect(),
+            ));
         }
         JobsCmd::Complete { job, worker, vars } => {
             let outcome = engine

@@ -1,17 +1,12 @@
-//! `motcua`: the command line for process designers, civil servants, operators and auditors.
+//! `motcua`: the command line for process designers, civil servants, operators and auditors,
+//! and `motcua serve`, the HTTP API.
 //!
 //! A thin binary over the library crates: it parses arguments (clap), opens the store, calls the
 //! engine and prints a table for people or JSON for scripts. Errors are one clear sentence and a
 //! non-zero exit status.
 
-mod calendar;
-mod cli;
-mod commands;
-mod demo;
-mod output;
-mod worker;
-
 use clap::Parser;
+use motcua_api::{cli, commands};
 
 #[tokio::main]
 async fn main() {

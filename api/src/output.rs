@@ -1,10 +1,11 @@
 //! Output for people (tables, Vietnamese labels, times in Asia/Ho_Chi_Minh) and for scripts
-//! (JSON). Engine types are converted here by hand: serialisation happens at the edge.
+//! (JSON). Engine types are converted here by hand: serialisation happens at the edge. The HTTP
+//! API answers with the same JSON as `--json`.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use motcua_engine::store::{DefinitionRecord, JournalEntry, TaskRow};
-use motcua_engine::{InstanceState, Outcome};
+use motcua_engine::store::{DefinitionRecord, IncidentRow, JournalEntry, TaskRow};
+use motcua_engine::{FetchedJob, InstanceState, Outcome};
 use serde_json::{json, Value};
 
 /// Prints a line to standard output. A closed pipe (`motcua history ID | head`) ends the
@@ -56,6 +57,7 @@ pub fn print_json(v: &Value) {
     );
 }
 
+/// The JSON of a definition version (CLI `--json` and HTTP).
 pub fn definition_json(d: &DefinitionRecord) -> Value {
     json!({
         "key": d.key,
@@ -68,6 +70,7 @@ pub fn definition_json(d: &DefinitionRecord) -> Value {
     })
 }
 
+/// The JSON of a task.
 pub fn task_json(t: &TaskRow) -> Value {
     let r = &t.record;
     json!({
@@ -90,6 +93,7 @@ pub fn task_json(t: &TaskRow) -> Value {
     })
 }
 
+/// The JSON of a command's answer.
 pub fn outcome_json(o: &Outcome) -> Value {
     json!({
         "instance": o.instance,
@@ -100,6 +104,7 @@ pub fn outcome_json(o: &Outcome) -> Value {
     })
 }
 
+/// The JSON of an instance's state.
 pub fn instance_json(s: &InstanceState) -> Value {
     json!({
         "id": s.id,
@@ -115,6 +120,7 @@ pub fn instance_json(s: &InstanceState) -> Value {
     })
 }
 
+/// The JSON of a journal entry.
 pub fn journal_json(e: &JournalEntry) -> Value {
     json!({
         "seq": e.seq,
@@ -122,6 +128,30 @@ pub fn journal_json(e: &JournalEntry) -> Value {
         "actor": e.actor,
         "at": e.at,
         "event": e.event,
+    })
+}
+
+/// The JSON of a job fetched by an external worker.
+pub fn fetched_job_json(j: &FetchedJob) -> Value {
+    json!({
+        "id": j.job.id,
+        "instance": j.job.instance,
+        "node": j.job.node,
+        "topic": j.job.topic,
+        "retries": j.job.retries,
+        "lockExpiresAt": j.lock_expires_at,
+        "variables": j.variables,
+    })
+}
+
+/// The JSON of an incident.
+pub fn incident_json(i: &IncidentRow) -> Value {
+    json!({
+        "job": i.job,
+        "instance": i.instance,
+        "node": i.node,
+        "message": i.message,
+        "createdAt": i.created_at,
     })
 }
 

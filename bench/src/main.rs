@@ -1,50 +1,38 @@
-//! `motcua-bench`: runs N instances of `bench/five-tasks.bpmn` (start, then complete each of five
-//! user tasks) on a fresh SQLite file and prints instances/s, commands/s and command latency.
+//! `motcua-bench`: measures the engine, each command committed before it is answered.
 //!
-//! Every command is its own transaction, committed before the engine answers; nothing is
-//! batched. `--concurrency` runs that many clients at once (SQLite still has one writer).
+//! - default: N instances of `bench/five-tasks.bpmn` (start, then complete five user tasks),
+//!   by `--concurrency` clients spread over `--nodes` engines (each with its own connections
+//!   and caches, as separate processes would have) on one database; prints instances/s,
+//!   commands/s and command latency p50/p99.
+//! - `--timers N`: N instances wait at a one-hour timer; the (manual) clock moves past it and
+//!   the job executor fires all N, each firing its own transaction.
+//! - `--queue-tasks N`: N open tasks in the database (spread over 1,000 candidate groups),
+//!   then 1,000 task-queue queries (one group's oldest 50) through the engine: p50/p99.
+//!
+//! `--database` is `sqlite` (a fresh file in the temp folder) or a PostgreSQL server URL (a
+//! fresh database is created on it and dropped afterwards).
 //!
 //! ```text
-//! cargo run --release -p motcua-bench -- --instances 2000 --durability full
+//! cargo run --release -p motcua-bench -- --instances 5000 --concurrency 32 --durability full
+//! cargo run --release -p motcua-bench -- --database postgres://postgres@127.0.0.1/postgres --nodes 2 --concurrency 32
 //! cargo run --release -p motcua-bench -- --timers 100000
+//! cargo run --release -p motcua-bench -- --queue-tasks 1000000
 //! ```
-//!
-//! `--timers N` measures the job executor instead: N instances wait at a one-hour timer, the
-//! (manual) clock moves past it, and the executor fires all N; each firing is its own committed
-//! transaction (the instance moves on and the job row closes together).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
+use motcua_engine::store::any::AnyStore;
+use motcua_engine::store::TaskQuery;
 use motcua_engine::{
-    CommandOptions, DeployFile, Durability, Engine, InstanceStatus, SqliteConfig, SqliteStore,
+    Clock, CommandOptions, DeployFile, Durability, Engine, InstanceStatus, ManualClock,
     StartInstance, SystemClock,
 };
 use serde_json::Map;
 
 const FIVE_TASKS: &str = include_str!("../five-tasks.bpmn");
-
-#[derive(Debug, Parser)]
-#[command(about = "motcua throughput benchmark (5 sequential user tasks per instance)")]
-struct Args {
-    /// Instances to run.
-    #[arg(long, default_value_t = 2000)]
-    instances: usize,
-    /// SQLite durability: full (fsync every commit) or normal (fsync at checkpoints).
-    #[arg(long, default_value = "full")]
-    durability: String,
-    /// Clients running instances at the same time.
-    #[arg(long, default_value_t = 1)]
-    concurrency: usize,
-    /// Database file (default: a fresh file in the temp directory, removed afterwards).
-    #[arg(long)]
-    file: Option<std::path::PathBuf>,
-    /// Measure the job executor firing this many due timers instead.
-    #[arg(long)]
-    timers: Option<usize>,
-}
 
 const TIMER_PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:bench">
@@ -57,47 +45,123 @@ const TIMER_PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>"#;
 
-async fn bench_timers(config: &SqliteConfig, n: usize, durability: &str) -> Result<()> {
-    let clock = motcua_engine::ManualClock::new(chrono::Utc::now());
-    let engine = Engine::new(SqliteStore::open(config).await?, Arc::new(clock.clone()));
+#[derive(Debug, Parser)]
+#[command(about = "motcua benchmarks (see the module documentation)")]
+struct Args {
+    /// `sqlite`, or a PostgreSQL server URL (a fresh database is made on it).
+    #[arg(long, default_value = "sqlite")]
+    database: String,
+    /// SQLite durability: full (sync every commit) or normal (sync at checkpoints).
+    #[arg(long, default_value = "full")]
+    durability: String,
+    /// Instances to run.
+    #[arg(long, default_value_t = 2000)]
+    instances: usize,
+    /// Clients running instances at the same time.
+    #[arg(long, default_value_t = 1)]
+    concurrency: usize,
+    /// Engine nodes sharing the database (clients are spread over them).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// Measure the job executor firing this many due timers instead.
+    #[arg(long)]
+    timers: Option<usize>,
+    /// Measure task-queue queries with this many open tasks instead.
+    #[arg(long)]
+    queue_tasks: Option<usize>,
+}
+
+/// A fresh database for one run, removed afterwards.
+struct BenchDb {
+    url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+impl BenchDb {
+    async fn create(database: &str) -> Result<BenchDb> {
+        if database == "sqlite" {
+            let path =
+                std::env::temp_dir().join(format!("motcua-bench-{}.db", uuid::Uuid::now_v7()));
+            return Ok(BenchDb {
+                url: format!("sqlite://{}", path.display()),
+                cleanup: Cleanup::File(path),
+            });
+        }
+        let name = format!("motcua_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database)
+            .await
+            .with_context(|| format!("cannot reach {database}"))?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
+        let base = match database.rfind('/') {
+            Some(i) => &database[..i],
+            None => database,
+        };
+        Ok(BenchDb {
+            url: format!("{base}/{name}"),
+            cleanup: Cleanup::Postgres {
+                admin: database.to_owned(),
+                name,
+            },
+        })
+    }
+
+    fn label(&self) -> &'static str {
+        match self.cleanup {
+            Cleanup::File(_) => "sqlite",
+            Cleanup::Postgres { .. } => "postgres",
+        }
+    }
+
+    async fn open(
+        &self,
+        durability: Durability,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine<AnyStore>> {
+        let store = AnyStore::open(&self.url, durability).await?;
+        Ok(Engine::new(store, clock))
+    }
+
+    async fn remove(self) {
+        match self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Postgres { admin, name } => {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+async fn deploy(engine: &Engine<AnyStore>, name: &str, xml: &str) -> Result<()> {
     engine
         .deploy(
             "bench",
             &[DeployFile {
-                name: "timer-bench.bpmn".into(),
-                bytes: TIMER_PROCESS.as_bytes().to_vec(),
+                name: name.into(),
+                bytes: xml.as_bytes().to_vec(),
             }],
         )
         .await?;
-    let setup = Instant::now();
-    for _ in 0..n {
-        engine
-            .start(
-                StartInstance {
-                    key: "timer-bench".into(),
-                    ..StartInstance::default()
-                },
-                CommandOptions::default(),
-            )
-            .await?;
-    }
-    let setup = setup.elapsed().as_secs_f64();
-    clock.advance(chrono::Duration::hours(1));
-    let started = Instant::now();
-    let report = engine.run_all_due_jobs("bench").await?;
-    let elapsed = started.elapsed().as_secs_f64();
-    if report.timers_fired != n {
-        bail!("{} of {n} timers fired", report.timers_fired);
-    }
-    println!(
-        "motcua timers durability={durability} timers={n} setup_seconds={setup:.1} fire_seconds={elapsed:.3} timers_per_s={:.1}",
-        n as f64 / elapsed
-    );
-    engine.store().close().await;
     Ok(())
 }
 
-async fn run_instance(engine: &Engine<SqliteStore>, latencies: &mut Vec<Duration>) -> Result<()> {
+async fn run_instance(engine: &Engine<AnyStore>, latencies: &mut Vec<Duration>) -> Result<()> {
     let t = Instant::now();
     let outcome = engine
         .start(
@@ -137,54 +201,29 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<()> {
-    let args = Args::parse();
-    let durability: Durability = args.durability.parse().map_err(anyhow::Error::msg)?;
-    let (path, temporary) = match &args.file {
-        Some(p) => (p.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("motcua-bench-{}.db", uuid::Uuid::now_v7())),
-            true,
-        ),
-    };
-    let mut config = SqliteConfig::new(format!("sqlite://{}", path.display()));
-    config.durability = durability;
-    config.max_connections = (args.concurrency as u32 + 1).max(2);
-    if let Some(n) = args.timers {
-        let result = bench_timers(&config, n, &args.durability).await;
-        if temporary {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
-        }
-        return result;
-    }
-    let engine = Arc::new(Engine::new(
-        SqliteStore::open(&config).await?,
-        Arc::new(SystemClock),
-    ));
-    engine
-        .deploy(
-            "bench",
-            &[DeployFile {
-                name: "five-tasks.bpmn".into(),
-                bytes: FIVE_TASKS.as_bytes().to_vec(),
-            }],
-        )
-        .await?;
-    // Warm-up: definition cache, statement caches.
-    let mut warm = Vec::new();
-    for _ in 0..20 {
-        run_instance(&engine, &mut warm).await?;
-    }
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
 
+async fn bench_instances(args: &Args, db: &BenchDb, durability: Durability) -> Result<()> {
+    let mut nodes = Vec::new();
+    for _ in 0..args.nodes.max(1) {
+        nodes.push(Arc::new(db.open(durability, Arc::new(SystemClock)).await?));
+    }
+    deploy(&nodes[0], "five-tasks.bpmn", FIVE_TASKS).await?;
+    // Warm-up: definition caches, statement caches.
+    let mut warm = Vec::new();
+    for node in &nodes {
+        for _ in 0..10 {
+            run_instance(node, &mut warm).await?;
+        }
+    }
     let concurrency = args.concurrency.max(1);
     let per_client = args.instances.div_ceil(concurrency);
     let started = Instant::now();
     let mut clients = Vec::new();
-    for _ in 0..concurrency {
-        let engine = engine.clone();
+    for c in 0..concurrency {
+        let engine = nodes[c % nodes.len()].clone();
         clients.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_client * 6);
             for _ in 0..per_client {
@@ -201,21 +240,153 @@ async fn main() -> Result<()> {
     latencies.sort();
     let instances = per_client * concurrency;
     println!(
-        "motcua durability={} concurrency={} instances={} seconds={:.3} instances_per_s={:.1} commands_per_s={:.1} p50_ms={:.3} p99_ms={:.3}",
-        args.durability,
+        "motcua database={} durability={} nodes={} concurrency={} instances={} seconds={:.3} instances_per_s={:.1} commands_per_s={:.1} p50_ms={:.3} p99_ms={:.3}",
+        db.label(),
+        if db.label() == "sqlite" { args.durability.as_str() } else { "synchronous_commit=on" },
+        nodes.len(),
         concurrency,
         instances,
         elapsed,
         instances as f64 / elapsed,
         latencies.len() as f64 / elapsed,
-        percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-        percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    );
+    for node in nodes {
+        node.store().close().await;
+    }
+    Ok(())
+}
+
+async fn bench_timers(args: &Args, db: &BenchDb, durability: Durability, n: usize) -> Result<()> {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let engine = db.open(durability, Arc::new(clock.clone())).await?;
+    deploy(&engine, "timer-bench.bpmn", TIMER_PROCESS).await?;
+    let setup = Instant::now();
+    for _ in 0..n {
+        engine
+            .start(
+                StartInstance {
+                    key: "timer-bench".into(),
+                    ..StartInstance::default()
+                },
+                CommandOptions::default(),
+            )
+            .await?;
+    }
+    let setup = setup.elapsed().as_secs_f64();
+    clock.advance(chrono::Duration::hours(1));
+    let started = Instant::now();
+    let report = engine.run_all_due_jobs("bench").await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if report.timers_fired != n {
+        bail!("{} of {n} timers fired", report.timers_fired);
+    }
+    println!(
+        "motcua timers database={} durability={} timers={n} setup_seconds={setup:.1} fire_seconds={elapsed:.3} timers_per_s={:.1}",
+        db.label(),
+        args.durability,
+        n as f64 / elapsed
     );
     engine.store().close().await;
-    if temporary {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    Ok(())
+}
+
+/// Fills the task queue with `n` open tasks (1,000 groups, 20 agencies) straight in SQL: the
+/// rows a running system would have, without running `n` instances first.
+async fn fill_queue(engine: &Engine<AnyStore>, n: usize) -> Result<()> {
+    let n = n as i64;
+    match engine.store() {
+        AnyStore::Sqlite(s) => {
+            sqlx::query(
+                "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?) \
+                 INSERT INTO tasks (id, instance_id, definition_key, node_id, name, assignee, \
+                   candidate_groups, candidate_users, agency, form_key, state, created_at, due_at) \
+                 SELECT printf('00000000-0000-8000-8000-%012d', i), \
+                   printf('00000000-0000-7000-8000-%012d', i), 'bench', 't1', 'Tiếp nhận', NULL, \
+                   json_array('group-' || (i % 1000)), '[]', 'agency-' || (i % 20), NULL, 'open', \
+                   strftime('%Y-%m-%dT%H:%M:%S+00:00', '2026-01-01', '+' || (i % 100000) || ' seconds'), \
+                   NULL FROM k",
+            )
+            .bind(n)
+            .execute(s.pool())
+            .await?;
+            sqlx::query("ANALYZE").execute(s.pool()).await?;
+        }
+        AnyStore::Postgres(p) => {
+            sqlx::query(
+                "INSERT INTO tasks (id, instance_id, definition_key, node_id, name, assignee, \
+                   candidate_groups, candidate_users, agency, form_key, state, created_at, due_at) \
+                 SELECT '00000000-0000-8000-8000-' || lpad(i::text, 12, '0'), \
+                   '00000000-0000-7000-8000-' || lpad(i::text, 12, '0'), 'bench', 't1', 'Tiếp nhận', \
+                   NULL, jsonb_build_array('group-' || (i % 1000)), '[]'::jsonb, 'agency-' || (i % 20), \
+                   NULL, 'open', timestamptz '2026-01-01' + (i % 100000) * interval '1 second', NULL \
+                 FROM generate_series(1, $1) AS i",
+            )
+            .bind(n)
+            .execute(p.pool())
+            .await?;
+            sqlx::query("ANALYZE").execute(p.pool()).await?;
         }
     }
     Ok(())
+}
+
+async fn bench_queue(db: &BenchDb, durability: Durability, n: usize) -> Result<()> {
+    let engine = db.open(durability, Arc::new(SystemClock)).await?;
+    let fill = Instant::now();
+    fill_queue(&engine, n).await?;
+    let fill = fill.elapsed().as_secs_f64();
+    let mut latencies = Vec::with_capacity(1000);
+    let mut listed = 0;
+    for i in 0..1000 {
+        let query = TaskQuery {
+            candidate_group: Some(format!("group-{}", (i * 7919) % 1000)),
+            limit: Some(50),
+            ..TaskQuery::default()
+        };
+        let t = Instant::now();
+        listed += engine.tasks(&query).await?.len();
+        latencies.push(t.elapsed());
+    }
+    if listed != 50 * 1000 {
+        bail!("the queue queries listed {listed} tasks, expected 50 each");
+    }
+    latencies.sort();
+    println!(
+        "motcua queue database={} open_tasks={n} fill_seconds={fill:.1} queries=1000 p50_ms={:.3} p99_ms={:.3}",
+        db.label(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+    );
+    engine.store().close().await;
+    Ok(())
+}
+
+async fn run(args: Args) -> Result<()> {
+    let durability: Durability = args.durability.parse().map_err(anyhow::Error::msg)?;
+    let db = BenchDb::create(&args.database).await?;
+    let result = match (args.timers, args.queue_tasks) {
+        (Some(n), _) => bench_timers(&args, &db, durability, n).await,
+        (None, Some(n)) => bench_queue(&db, durability, n).await,
+        (None, None) => bench_instances(&args, &db, durability).await,
+    };
+    db.remove().await;
+    result
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    // One client on one node: a single-threaded runtime (no hand-offs between worker threads);
+    // otherwise the default multi-threaded one.
+    let runtime = if args.concurrency <= 1 && args.nodes <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(run(args))
 }

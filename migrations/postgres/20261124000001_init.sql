@@ -79,22 +79,26 @@ CREATE INDEX tasks_instance ON tasks (instance_id, created_at);
 CREATE INDEX tasks_open_due ON tasks (due_at, id) WHERE state = 'open' AND due_at IS NOT NULL;
 
 -- Who may work an open task; rows are removed when the task closes.
+-- Ordered by creation within a group, so a group's queue is read in order, 50 rows at a time.
 CREATE TABLE task_candidates (
-    kind    text COLLATE "C" NOT NULL, -- 'group' or 'user'
-    name    text COLLATE "C" NOT NULL,
-    task_id text COLLATE "C" NOT NULL,
-    PRIMARY KEY (kind, name, task_id)
+    kind       text COLLATE "C" NOT NULL, -- 'group' or 'user'
+    name       text COLLATE "C" NOT NULL,
+    created_at timestamptz      NOT NULL,
+    task_id    text COLLATE "C" NOT NULL,
+    PRIMARY KEY (kind, name, created_at, task_id)
 );
 CREATE INDEX task_candidates_task ON task_candidates (task_id);
 
 -- The candidate rows follow the task row, so a command writes one statement per task.
 CREATE FUNCTION tasks_candidates_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO task_candidates (kind, name, task_id)
-        SELECT 'group', g, NEW.id FROM jsonb_array_elements_text(NEW.candidate_groups) AS g
+    INSERT INTO task_candidates (kind, name, created_at, task_id)
+        SELECT 'group', g, NEW.created_at, NEW.id
+        FROM jsonb_array_elements_text(NEW.candidate_groups) AS g
         ON CONFLICT DO NOTHING;
-    INSERT INTO task_candidates (kind, name, task_id)
-        SELECT 'user', u, NEW.id FROM jsonb_array_elements_text(NEW.candidate_users) AS u
+    INSERT INTO task_candidates (kind, name, created_at, task_id)
+        SELECT 'user', u, NEW.created_at, NEW.id
+        FROM jsonb_array_elements_text(NEW.candidate_users) AS u
         ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;

@@ -74,21 +74,23 @@ CREATE INDEX tasks_instance ON tasks (instance_id, created_at);
 CREATE INDEX tasks_open_due ON tasks (due_at, id) WHERE state = 'open' AND due_at IS NOT NULL;
 
 -- Who may work an open task; rows are removed when the task closes.
+-- Ordered by creation within a group, so a group's queue is read in order, 50 rows at a time.
 CREATE TABLE task_candidates (
-    kind    TEXT NOT NULL, -- 'group' or 'user'
-    name    TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    PRIMARY KEY (kind, name, task_id)
+    kind       TEXT NOT NULL, -- 'group' or 'user'
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    task_id    TEXT NOT NULL,
+    PRIMARY KEY (kind, name, created_at, task_id)
 ) WITHOUT ROWID;
 CREATE INDEX task_candidates_task ON task_candidates (task_id);
 
 -- The candidate rows follow the task row, so a command writes one statement per task.
 CREATE TRIGGER tasks_candidates_insert AFTER INSERT ON tasks WHEN new.state = 'open'
 BEGIN
-    INSERT OR IGNORE INTO task_candidates (kind, name, task_id)
-        SELECT 'group', value, new.id FROM json_each(new.candidate_groups);
-    INSERT OR IGNORE INTO task_candidates (kind, name, task_id)
-        SELECT 'user', value, new.id FROM json_each(new.candidate_users);
+    INSERT OR IGNORE INTO task_candidates (kind, name, created_at, task_id)
+        SELECT 'group', value, new.created_at, new.id FROM json_each(new.candidate_groups);
+    INSERT OR IGNORE INTO task_candidates (kind, name, created_at, task_id)
+        SELECT 'user', value, new.created_at, new.id FROM json_each(new.candidate_users);
 END;
 CREATE TRIGGER tasks_candidates_close AFTER UPDATE OF state ON tasks WHEN new.state <> 'open'
 BEGIN

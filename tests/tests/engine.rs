@@ -494,9 +494,9 @@ async fn queue_queries_use_indexes(backend: Backend) {
     let by_group = db
         .plan(
             &engine,
-            "SELECT * FROM tasks t WHERE t.state = 'open' AND t.id IN \
-             (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = 'x') \
-             ORDER BY t.created_at, t.id LIMIT 50",
+            "SELECT t.* FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
+             WHERE c.kind = 'group' AND t.state = 'open' AND c.name = 'x' \
+             ORDER BY c.created_at, c.task_id LIMIT 50",
         )
         .await;
     let open = db
@@ -515,19 +515,17 @@ async fn queue_queries_use_indexes(backend: Backend) {
     match db.backend() {
         Backend::Sqlite => {
             assert!(
-                by_group.contains("USING PRIMARY KEY") || by_group.contains("USING INDEX"),
+                by_group.contains("SEARCH c USING PRIMARY KEY"),
                 "{by_group}"
             );
-            assert!(!by_group.contains("SCAN task_candidates"), "{by_group}");
+            assert!(!by_group.contains("TEMP B-TREE"), "no sort: {by_group}");
             assert!(open.contains("USING INDEX tasks_open"), "{open}");
             assert!(jobs.contains("USING INDEX jobs_due"), "{jobs}");
         }
         Backend::Postgres => {
-            assert!(
-                by_group.contains("task_candidates_pkey") || by_group.contains("Index"),
-                "{by_group}"
-            );
+            assert!(by_group.contains("task_candidates_pkey"), "{by_group}");
             assert!(!by_group.contains("Seq Scan"), "{by_group}");
+            assert!(!by_group.contains("Sort"), "no sort: {by_group}");
             assert!(open.contains("tasks_open"), "{open}");
             assert!(jobs.contains("jobs_due"), "{jobs}");
         }

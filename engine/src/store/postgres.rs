@@ -774,13 +774,32 @@ impl Store for PostgresStore {
     }
 
     async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new("SELECT * FROM tasks t WHERE ");
-        if query.include_closed {
+        // A group's open queue in creation order is read from the candidates index in order.
+        let by_group_in_order = query.candidate_group.is_some()
+            && !query.include_closed
+            && query.sort == TaskSort::Created;
+        let mut q: QueryBuilder<Postgres> = if by_group_in_order {
+            QueryBuilder::new(
+                "SELECT t.* FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
+                 WHERE c.kind = 'group' AND t.state = 'open'",
+            )
+        } else {
+            QueryBuilder::new("SELECT * FROM tasks t WHERE ")
+        };
+        if by_group_in_order {
+            if let Some(group) = &query.candidate_group {
+                q.push(" AND c.name = ").push_bind(group);
+            }
+        } else if query.include_closed {
             q.push("true");
         } else {
             q.push("t.state = 'open'");
         }
-        if let Some(group) = &query.candidate_group {
+        if let Some(group) = query
+            .candidate_group
+            .as_ref()
+            .filter(|_| !by_group_in_order)
+        {
             if query.include_closed {
                 q.push(" AND t.candidate_groups @> jsonb_build_array(")
                     .push_bind(group)
@@ -815,6 +834,7 @@ impl Store for PostgresStore {
             None => {}
         }
         q.push(match query.sort {
+            TaskSort::Created if by_group_in_order => " ORDER BY c.created_at, c.task_id",
             TaskSort::Created => " ORDER BY t.created_at, t.id",
             TaskSort::Due => " ORDER BY t.due_at ASC NULLS LAST, t.created_at, t.id",
         });

@@ -1,0 +1,124 @@
+//! External-worker jobs (service tasks), shaped after Camunda 7's external tasks:
+//! `POST /external-tasks/fetch-and-lock`, `POST /external-tasks/{id}/complete` and
+//! `POST /external-tasks/{id}/failure`.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::Router;
+use chrono::Duration;
+use motcua_engine::JobId;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{id, Caller, Json, Path};
+use super::state::AppState;
+use crate::output::{fetched_job_json, outcome_json};
+
+/// The longest lock a worker may ask for: 30 days.
+const MAX_LOCK_SECONDS: u32 = 30 * 24 * 3600;
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/external-tasks/fetch-and-lock", post(fetch_and_lock))
+        .route("/external-tasks/{id}/complete", post(complete))
+        .route("/external-tasks/{id}/failure", post(failure))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FetchRequest {
+    worker_id: String,
+    topic: String,
+    max_tasks: Option<u32>,
+    lock_seconds: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CompleteRequest {
+    worker_id: String,
+    #[serde(default)]
+    variables: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FailureRequest {
+    worker_id: String,
+    error_message: String,
+    retries: Option<u32>,
+}
+
+async fn fetch_and_lock(
+    State(state): State<AppState>,
+    Json(body): Json<FetchRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let max = body.max_tasks.unwrap_or(10);
+    if !(1..=1000).contains(&max) {
+        return Err(ApiError::Invalid(format!(
+            "maxTasks must be between 1 and 1000, not {max}"
+        )));
+    }
+    let lock = body.lock_seconds.unwrap_or(300);
+    if !(1..=MAX_LOCK_SECONDS).contains(&lock) {
+        return Err(ApiError::Invalid(format!(
+            "lockSeconds must be between 1 and {MAX_LOCK_SECONDS}, not {lock}"
+        )));
+    }
+    if body.worker_id.trim().is_empty() || body.topic.trim().is_empty() {
+        return Err(ApiError::Invalid(
+            "workerId and topic must not be empty".into(),
+        ));
+    }
+    let jobs = state
+        .engine
+        .fetch_and_lock(
+            &body.topic,
+            &body.worker_id,
+            max,
+            Duration::seconds(i64::from(lock)),
+        )
+        .await?;
+    Ok(axum::Json(Value::Array(
+        jobs.iter().map(fetched_job_json).collect(),
+    )))
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+    Json(body): Json<CompleteRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let outcome = state
+        .engine
+        .complete_job(
+            id::<JobId>(&job)?,
+            &body.worker_id,
+            body.variables,
+            caller.options(),
+        )
+        .await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+async fn failure(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job): Path<String>,
+    Json(body): Json<FailureRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let outcome = state
+        .engine
+        .fail_job(
+            id::<JobId>(&job)?,
+            &body.worker_id,
+            &body.error_message,
+            body.retries,
+            caller.options(),
+        )
+        .await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}

@@ -1,0 +1,176 @@
+//! User tasks, shaped after Camunda 7's task REST: `GET /tasks` (filters, sort, offset paging),
+//! `GET /tasks/{id}`, `POST /tasks/{id}/claim`, `POST /tasks/{id}/unclaim` and
+//! `POST /tasks/{id}/complete`.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use motcua_engine::store::{TaskQuery, TaskSort};
+use motcua_engine::{InstanceId, TaskId};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{id, Caller, OptionalJson, Path, Query};
+use super::state::AppState;
+use crate::output::{outcome_json, task_json};
+
+/// The routes of this resource.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/tasks", get(list))
+        .route("/tasks/{id}", get(one))
+        .route("/tasks/{id}/claim", post(claim))
+        .route("/tasks/{id}/unclaim", post(unclaim))
+        .route("/tasks/{id}/complete", post(complete))
+}
+
+/// `GET /tasks` parameters; the same names as the CLI's `motcua tasks` options.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListQuery {
+    group: Option<String>,
+    assignee: Option<String>,
+    instance: Option<String>,
+    /// Include completed and cancelled tasks.
+    #[serde(default)]
+    all: bool,
+    overdue: Option<bool>,
+    /// RFC 3339, or `YYYY-MM-DD` / `YYYY-MM-DDTHH:MM` in Vietnam time.
+    due_before: Option<String>,
+    sort: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ClaimRequest {
+    user: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CompleteRequest {
+    #[serde(default)]
+    variables: Map<String, Value>,
+    user: Option<String>,
+}
+
+/// Empty parameters (`?group=`) count as absent.
+fn present(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.trim().is_empty())
+}
+
+fn parse_due_before(text: &str) -> ApiResult<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    crate::commands::parse_local(text).map_err(|_| {
+        ApiError::Invalid(format!(
+            "dueBefore '{text}' is not a date: write YYYY-MM-DD, YYYY-MM-DDTHH:MM (Vietnam time) \
+             or an RFC 3339 time"
+        ))
+    })
+}
+
+fn task_query(q: ListQuery) -> ApiResult<TaskQuery> {
+    let sort = match q.sort.as_deref() {
+        None | Some("created") => TaskSort::Created,
+        Some("due") => TaskSort::Due,
+        Some(other) => {
+            return Err(ApiError::Invalid(format!(
+                "sort takes 'created' or 'due', not '{other}'"
+            )))
+        }
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Invalid(format!(
+            "limit must be between 1 and 1000, not {limit}"
+        )));
+    }
+    Ok(TaskQuery {
+        candidate_group: present(q.group),
+        assignee: present(q.assignee),
+        instance: present(q.instance)
+            .as_deref()
+            .map(id::<InstanceId>)
+            .transpose()?,
+        include_closed: q.all,
+        due_before: present(q.due_before)
+            .as_deref()
+            .map(parse_due_before)
+            .transpose()?,
+        overdue: q.overdue,
+        sort,
+        limit: Some(limit),
+        offset: Some(q.offset.unwrap_or(0)),
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    let tasks = state.engine.tasks(&task_query(q)?).await?;
+    Ok(axum::Json(Value::Array(
+        tasks.iter().map(task_json).collect(),
+    )))
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Path(task): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let row = state.engine.task(id::<TaskId>(&task)?).await?;
+    Ok(axum::Json(task_json(&row)))
+}
+
+/// Claims for the body's `user`, else for the acting user.
+async fn claim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+    OptionalJson(body): OptionalJson<ClaimRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let task = id::<TaskId>(&task)?;
+    let Some(user) = present(body.user).or_else(|| caller.user.clone()) else {
+        return Err(ApiError::Invalid(
+            "claim needs the user who takes the task: send {\"user\": \"...\"} or the \
+             X-Motcua-User header"
+                .into(),
+        ));
+    };
+    let outcome = state.engine.claim(task, &user, caller.options()).await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+async fn unclaim(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    let outcome = state
+        .engine
+        .unclaim(id::<TaskId>(&task)?, caller.options())
+        .await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+/// Completes as the acting user (the `X-Motcua-User` header), else as the body's `user`.
+async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+    OptionalJson(body): OptionalJson<CompleteRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let task = id::<TaskId>(&task)?;
+    let mut options = caller.options();
+    if options.actor.is_none() {
+        options.actor = present(body.user);
+    }
+    let outcome = state.engine.complete(task, body.variables, options).await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}

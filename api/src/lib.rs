@@ -1,0 +1,15 @@
+//! motcua's front ends over the engine: the command line (`cli`, `commands`) and the HTTP API
+//! (`http`). The `motcua` binary (`main.rs`) is a thin shell over this library; the library is
+//! what the HTTP tests build their router from.
+//!
+//! This is the only crate that prints, parses arguments, speaks HTTP or uses `anyhow`: the
+//! engine and the definitions return typed errors, and JSON for clients is made here, by hand,
+//! from engine types (`output`).
+
+pub mod calendar;
+pub mod cli;
+pub mod commands;
+pub mod demo;
+pub mod http;
+pub mod output;
+pub mod worker;

@@ -1,0 +1,632 @@
+//! End-to-end tests of the HTTP API: each test starts the real `motcua serve` binary on a fresh
+//! database (a SQLite file, and a fresh PostgreSQL database when `MOTCUA_TEST_DATABASE_URL` is
+//! set; otherwise the PostgreSQL run reports `SKIPPED ... on postgres`), reads the line
+//! `listening on http://ADDR`, drives the procedure over real HTTP, and stops the server with
+//! SIGTERM, expecting a clean exit.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use motcua_tests::{on_both_databases, Backend, TestDb};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const BIRTH_REGISTRATION: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../definitions/catalog/dang-ky-khai-sinh.bpmn"
+));
+
+/// A BPMN file with an unsupported element at line 5, column 5.
+const BAD_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="urn:t">
+  <bpmn:process id="bad" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:scriptTask id="script" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="script" />
+    <bpmn:sequenceFlow id="f2" sourceRef="script" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+
+/// A running `motcua serve`; killed (and reaped) when dropped, so no test leaves a process.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    /// Kept open so that the server's standard output never becomes a broken pipe.
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Server {
+    /// Starts `motcua serve` on `database`, its log in `dir`, and waits for its address.
+    fn start(database: &str, dir: &Path) -> Server {
+        let log = dir.join("server.log");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--poll-ms", "100"])
+            .env_remove("MOTCUA_DATABASE_URL")
+            .env_remove("MOTCUA_USER")
+            .env_remove("MOTCUA_LISTEN")
+            .env("MOTCUA_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("a log file"))
+            .spawn()
+            .expect("the motcua binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            let _ = tx.send((read, reader));
+        });
+        let (line, reader) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((Ok(line), reader)) => (line, reader),
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "motcua serve printed no address ({:?}); its log:\n{}",
+                    other.map(|(l, _)| l),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+        Server {
+            child,
+            base,
+            log,
+            _stdout: reader,
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit (graceful shutdown).
+    async fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -TERM {pid}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "motcua serve did not stop within 30 s of SIGTERM; its log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One answer: status, content type and the body (JSON, or the text as a JSON string).
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+impl Answer {
+    /// Asserts the status; returns the body.
+    fn expect(self, status: StatusCode) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {self:?}");
+        self.body
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code; returns the body.
+    fn problem(self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {self:?}");
+        assert_eq!(self.content_type, "application/problem+json", "{self:?}");
+        assert_eq!(self.body["code"], code, "{self:?}");
+        assert_eq!(self.body["status"], status.as_u16(), "{self:?}");
+        assert!(self.body["title"].is_string(), "{self:?}");
+        assert!(self.body["detail"].is_string(), "{self:?}");
+        self.body
+    }
+}
+
+/// A small client over one server.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    /// Sends a request with optional headers and body (`Some(json)`, or raw text).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request = match body {
+            Body::None => request,
+            Body::Json(v) => request.json(&v),
+            Body::Raw(text) => request
+                .header("content-type", "application/json")
+                .body(text.to_owned()),
+        };
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            content_type,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, &[], Body::None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, &[], Body::Json(body)).await
+    }
+
+    async fn post_as(&self, user: &str, path: &str, body: Value) -> Answer {
+        self.send(
+            Method::POST,
+            path,
+            &[("X-Motcua-User", user)],
+            Body::Json(body),
+        )
+        .await
+    }
+}
+
+enum Body<'a> {
+    None,
+    Json(Value),
+    Raw(&'a str),
+}
+
+fn text<'a>(v: &'a Value, field: &str) -> &'a str {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string field '{field}' in {v}"))
+}
+
+fn array(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
+}
+
+/// The instance's one open task in `group`, checked to be at `node`; claimed by `user` and
+/// completed with `variables`. Returns the completion's outcome.
+async fn work(
+    api: &Api,
+    instance: &str,
+    group: &str,
+    node: &str,
+    user: &str,
+    variables: Value,
+) -> Value {
+    let tasks = api
+        .get(&format!("/tasks?group={group}&instance={instance}"))
+        .await
+        .expect(StatusCode::OK);
+    let tasks = array(&tasks);
+    assert_eq!(tasks.len(), 1, "open tasks of {group}: {tasks:?}");
+    assert_eq!(text(&tasks[0], "node"), node);
+    assert_eq!(text(&tasks[0], "state"), "open");
+    let task = text(&tasks[0], "id");
+    let claimed = api
+        .post_as(user, &format!("/tasks/{task}/claim"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&claimed, "status"), "active");
+    api.post_as(
+        user,
+        &format!("/tasks/{task}/complete"),
+        json!({ "variables": variables }),
+    )
+    .await
+    .expect(StatusCode::OK)
+}
+
+/// The birth registration's whole life over HTTP, with every error kind on the way.
+async fn procedure_over_http(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "procedure_over_http").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let server = Server::start(db.url(), dir.path());
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+
+    // Operations.
+    assert_eq!(api.get("/healthz").await.expect(StatusCode::OK), "ok");
+    api.get("/readyz").await.expect(StatusCode::OK);
+
+    // Deploy: 201, then the same content again is the same version (200, not created).
+    let files = json!([{ "name": "dang-ky-khai-sinh.bpmn", "xml": BIRTH_REGISTRATION }]);
+    let deployed = api
+        .post(
+            "/deployments",
+            json!({ "name": "khai-sinh", "files": files }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let def = &deployed["definitions"][0];
+    assert_eq!(
+        (text(def, "key"), &def["version"], &def["created"]),
+        ("dang-ky-khai-sinh", &json!(1), &json!(true))
+    );
+    let again = api
+        .post("/deployments", json!({ "files": files }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(again["definitions"][0]["created"], false);
+    let defs = api.get("/definitions").await.expect(StatusCode::OK);
+    assert_eq!(array(&defs).len(), 1);
+    let xml = api
+        .get("/definitions/dang-ky-khai-sinh/xml?version=1")
+        .await;
+    assert!(xml.content_type.starts_with("application/xml"), "{xml:?}");
+    assert_eq!(xml.expect(StatusCode::OK), BIRTH_REGISTRATION);
+    api.get("/definitions/dang-ky-khai-sinh/xml?version=9")
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+
+    // A refused deployment names the element and its position, and stores nothing.
+    let refused = api
+        .post(
+            "/deployments",
+            json!({ "files": [{ "name": "bad.bpmn", "xml": BAD_BPMN }] }),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "deploy-refused");
+    let first = &array(&refused["errors"])[0];
+    assert_eq!(
+        (
+            text(first, "file"),
+            text(first, "element"),
+            text(first, "id"),
+            &first["line"],
+            &first["column"],
+            text(first, "code")
+        ),
+        (
+            "bad.bpmn",
+            "scriptTask",
+            "script",
+            &json!(5),
+            &json!(5),
+            "unsupported-element"
+        ),
+        "{refused}"
+    );
+    assert!(!text(first, "message").is_empty());
+    let defs = api.get("/definitions").await.expect(StatusCode::OK);
+    assert_eq!(
+        array(&defs).len(),
+        1,
+        "nothing of the refused file is stored"
+    );
+
+    // Start, retried with the same Idempotency-Key: the same instance, nothing new.
+    let start = json!({
+        "key": "dang-ky-khai-sinh",
+        "businessKey": "HS-1",
+        "variables": { "applicantName": "Nguyễn Văn An" },
+    });
+    let headers = [
+        ("Idempotency-Key", "start-HS-1"),
+        ("X-Motcua-User", "cong-dan"),
+    ];
+    let started = api
+        .send(
+            Method::POST,
+            "/process-instances",
+            &headers,
+            Body::Json(start.clone()),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(text(&started, "status"), "active");
+    assert_eq!(started["version"], 1);
+    assert_eq!(array(&started["tasks"]).len(), 1);
+    let retried = api
+        .send(
+            Method::POST,
+            "/process-instances",
+            &headers,
+            Body::Json(start),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(retried, started, "a retry returns the first answer");
+    let other = json!({ "key": "dang-ky-khai-sinh", "businessKey": "HS-2" });
+    api.send(
+        Method::POST,
+        "/process-instances",
+        &headers,
+        Body::Json(other),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "conflict");
+    let instance = text(&started, "instance").to_owned();
+    let queue = api
+        .get(&format!("/tasks?group=mot-cua&instance={instance}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(array(&queue).len(), 1, "the retry made no second task");
+
+    // The one-stop counter's queue; a claim by one clerk; a conflicting claim by another.
+    let queue = api.get("/tasks?group=mot-cua").await.expect(StatusCode::OK);
+    let task = &array(&queue)[0];
+    assert_eq!(
+        (text(task, "node"), text(task, "name")),
+        ("tiep-nhan", "Tiếp nhận và kiểm tra hồ sơ")
+    );
+    let task_id = text(task, "id").to_owned();
+    api.post_as("lan", &format!("/tasks/{task_id}/claim"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    let conflict = api
+        .post(&format!("/tasks/{task_id}/claim"), json!({ "user": "hoa" }))
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+    assert!(text(&conflict, "detail").contains("lan"), "{conflict}");
+    let mine = api.get("/tasks?assignee=lan").await.expect(StatusCode::OK);
+    assert_eq!(array(&mine).len(), 1);
+    let one = api
+        .get(&format!("/tasks/{task_id}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&one, "assignee"), "lan");
+    // Release and take it again.
+    api.send(
+        Method::POST,
+        &format!("/tasks/{task_id}/unclaim"),
+        &[],
+        Body::None,
+    )
+    .await
+    .expect(StatusCode::OK);
+    let one = api
+        .get(&format!("/tasks/{task_id}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(one["assignee"], Value::Null);
+
+    // The whole procedure: the counter, the officer (dossier complete), the leader, the counter.
+    let steps = [
+        ("mot-cua", "tiep-nhan", "lan", json!({})),
+        (
+            "tu-phap-ho-tich",
+            "tham-dinh",
+            "minh",
+            json!({ "dossierComplete": true }),
+        ),
+        ("lanh-dao", "phe-duyet", "chu-tich", json!({})),
+        ("mot-cua", "tra-ket-qua", "lan", json!({})),
+    ];
+    let mut last = Value::Null;
+    for (group, node, user, variables) in steps {
+        last = work(&api, &instance, group, node, user, variables).await;
+    }
+    assert_eq!(text(&last, "status"), "completed");
+    api.post_as("lan", &format!("/tasks/{task_id}/complete"), json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+
+    let state = api
+        .get(&format!("/process-instances/{instance}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&state, "status"), "completed");
+    assert_eq!(text(&state, "businessKey"), "HS-1");
+    assert_eq!(state["variables"]["dossierComplete"], true);
+    assert_eq!(state["variables"]["applicantName"], "Nguyễn Văn An");
+
+    let journal = api
+        .get(&format!("/process-instances/{instance}/journal"))
+        .await
+        .expect(StatusCode::OK);
+    let journal = array(&journal);
+    assert!(journal.len() >= 9, "{journal:?}");
+    for (i, entry) in journal.iter().enumerate() {
+        assert_eq!(entry["seq"], json!(i + 1), "a gap-free journal: {entry}");
+    }
+    assert_eq!(journal[0]["actor"], "cong-dan");
+    assert!(
+        journal.iter().any(|e| e["actor"] == "chu-tich"),
+        "the leader is in the journal"
+    );
+
+    // Cancel a second instance; cancelling it again is a conflict.
+    let second = api
+        .post(
+            "/process-instances",
+            json!({ "key": "dang-ky-khai-sinh", "version": 1 }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let second = text(&second, "instance");
+    let path = format!("/process-instances/{second}/cancel");
+    let cancelled = api
+        .post_as("lan", &path, json!({ "reason": "công dân rút hồ sơ" }))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&cancelled, "status"), "cancelled");
+    api.send(Method::POST, &path, &[], Body::None)
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+
+    // Bad input: malformed JSON, unknown ids, bad ids, an unknown route.
+    api.send(
+        Method::POST,
+        "/process-instances",
+        &[],
+        Body::Raw("{\"key\": \"dang-ky"),
+    )
+    .await
+    .problem(StatusCode::BAD_REQUEST, "invalid");
+    let unknown = "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d";
+    api.get(&format!("/tasks/{unknown}"))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+    api.post_as("lan", &format!("/tasks/{unknown}/complete"), json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+    api.get("/process-instances/not-an-id")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "invalid");
+    api.post("/process-instances", json!({ "key": "khong-co" }))
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+    api.get("/nowhere")
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+
+    // External workers and incidents: nothing to fetch, nothing raised.
+    let fetched = api
+        .post(
+            "/external-tasks/fetch-and-lock",
+            json!({ "workerId": "w1", "topic": "ky-so", "maxTasks": 5, "lockSeconds": 60 }),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(fetched, json!([]));
+    assert_eq!(
+        api.get("/incidents").await.expect(StatusCode::OK),
+        json!([])
+    );
+
+    let log = server.log_text();
+    let status = server.terminate().await;
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}; log:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// An external worker's job through HTTP: fetch-and-lock, a failure with retries left, the
+/// wrong worker refused, completion.
+async fn external_worker_over_http(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "external_worker_over_http").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let server = Server::start(db.url(), dir.path());
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let bpmn = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:motcua="urn:motcua:bpmn:1.0" id="d" targetNamespace="urn:t">
+  <bpmn:process id="ky-so" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:serviceTask id="sign" motcua:topic="ky-so" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign" />
+    <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>
+"#;
+    api.post(
+        "/deployments",
+        json!({ "files": [{ "name": "ky-so.bpmn", "xml": bpmn }] }),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let started = api
+        .post(
+            "/process-instances",
+            json!({ "key": "ky-so", "variables": { "hoSo": "HS-9" } }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let instance = text(&started, "instance").to_owned();
+    let fetch = json!({ "workerId": "w1", "topic": "ky-so", "lockSeconds": 600 });
+    let fetched = api
+        .post("/external-tasks/fetch-and-lock", fetch.clone())
+        .await
+        .expect(StatusCode::OK);
+    let job = &array(&fetched)[0];
+    assert_eq!(text(job, "instance"), instance);
+    assert_eq!(job["variables"]["hoSo"], "HS-9");
+    let job = text(job, "id").to_owned();
+
+    api.post(
+        &format!("/external-tasks/{job}/complete"),
+        json!({ "workerId": "w2" }),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "conflict");
+    api.post(
+        &format!("/external-tasks/{job}/failure"),
+        json!({ "workerId": "w1", "errorMessage": "HSM offline", "retries": 2 }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    api.post(
+        &format!("/external-tasks/{job}/complete"),
+        json!({ "workerId": "w1" }),
+    )
+    .await
+    .problem(StatusCode::CONFLICT, "conflict");
+    api.post(
+        &format!("/external-tasks/{job}/complete"),
+        json!({ "workerId": "w1", "extra": 1 }),
+    )
+    .await
+    .problem(StatusCode::BAD_REQUEST, "invalid");
+
+    let state = api
+        .get(&format!("/process-instances/{instance}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&state, "status"), "active");
+
+    drop(server);
+}
+
+on_both_databases!(procedure_over_http, external_worker_over_http);

@@ -151,26 +151,24 @@ async fn rollback(conn: &mut SqliteConnection) {
 }
 
 /// Sends a group of commits as one transaction, or one by one when that fails.
+///
+/// Each commit goes as its own statement batch inside the shared transaction, so its SQL text
+/// has the same shape as when it goes alone and SQLite's prepared statements are reused.
 async fn execute_group(conn: &mut SqliteConnection, group: Vec<Pending>) {
     if group.len() > 1 {
-        let commits: Vec<(Commit<'_>, Option<JobId>)> =
-            group.iter().map(|p| p.commit.borrow()).collect();
-        if let Ok(mut batch) = commit_batch(&commits) {
-            match batch.build().execute(&mut *conn).await {
-                Ok(_) => {
-                    drop(commits);
-                    for p in group {
-                        let _ = p.done.send(Ok(()));
-                    }
-                    return;
+        match execute_together(conn, &group).await {
+            Ok(()) => {
+                for p in group {
+                    let _ = p.done.send(Ok(()));
                 }
-                Err(e) => {
-                    tracing::debug!(
-                        "a group of {} commits failed, sending each alone: {e}",
-                        commits.len()
-                    );
-                    rollback(conn).await;
-                }
+                return;
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "a group of {} commits failed, sending each alone: {e}",
+                    group.len()
+                );
+                rollback(conn).await;
             }
         }
     }
@@ -178,6 +176,21 @@ async fn execute_group(conn: &mut SqliteConnection, group: Vec<Pending>) {
         let result = execute_one(conn, &p.commit).await;
         let _ = p.done.send(result);
     }
+}
+
+async fn execute_together(
+    conn: &mut SqliteConnection,
+    group: &[Pending],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    for p in group {
+        let (commit, guard) = p.commit.borrow();
+        let mut q: QueryBuilder<'static, Sqlite> = QueryBuilder::new("");
+        push_commit(&mut q, &commit, guard).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        q.build().execute(&mut *conn).await?;
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Sends one commit as its own transaction. A batch refused for finding a transaction still

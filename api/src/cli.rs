@@ -180,7 +180,23 @@ pub enum Cmd {
         /// How often the job executor looks for due jobs, in milliseconds.
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
+        /// Require HS256 bearer tokens signed with the secret in this file (at least 32 bytes).
+        /// Without this or --jwks-file the server runs in open development mode.
+        #[arg(long, env = "MOTCUA_JWT_SECRET_FILE", conflicts_with = "jwks_file")]
+        jwt_secret_file: Option<std::path::PathBuf>,
+        /// Require RS256/ES256 bearer tokens verified with the public keys of this JWKS file
+        /// (an identity provider's).
+        #[arg(long, env = "MOTCUA_JWKS_FILE")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// The issuer (`iss`) tokens must name.
+        #[arg(long, env = "MOTCUA_JWT_ISSUER")]
+        jwt_issuer: Option<String>,
+        /// The audience (`aud`) tokens must name.
+        #[arg(long, env = "MOTCUA_JWT_AUDIENCE")]
+        jwt_audience: Option<String>,
     },
+    /// Print an HS256 bearer token for `motcua serve --jwt-secret-file` (local use, the demo).
+    Token(crate::token::TokenArgs),
     /// Remove finished instances (with their journal, tasks and jobs) that ended long ago.
     Cleanup {
         /// Keep instances that ended within this many days.

@@ -213,6 +213,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 sort,
                 limit: Some(limit),
                 offset: Some(offset),
+                ..TaskQuery::default()
             };
             let tasks = engine.tasks(&query).await?;
             if g.json {
@@ -364,18 +365,34 @@ pub async fn run(cli: Cli) -> Result<()> {
             let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
+        Cmd::Token(args) => crate::token::run(&args),
         Cmd::Serve {
             listen,
             worker: _,
             no_worker,
             poll_ms,
+            jwt_secret_file,
+            jwks_file,
+            jwt_issuer,
+            jwt_audience,
         } => {
+            let auth = crate::http::auth::AuthConfig {
+                secret_file: jwt_secret_file,
+                jwks_file,
+                issuer: jwt_issuer,
+                audience: jwt_audience,
+            };
             let engine = open(g).await?;
             let worker = (!no_worker).then(|| crate::http::WorkerConfig {
                 id: format!("motcua-serve-{}", std::process::id()),
                 poll_ms,
             });
-            crate::http::serve(engine, crate::http::ServeConfig { listen, worker }).await
+            let config = crate::http::ServeConfig {
+                listen,
+                worker,
+                auth,
+            };
+            crate::http::serve(engine, config).await
         }
         Cmd::Cron(cmd) => run_cron(g, cmd).await,
         Cmd::Cleanup {

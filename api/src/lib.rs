@@ -12,4 +12,5 @@ pub mod commands;
 pub mod demo;
 pub mod http;
 pub mod output;
+pub mod token;
 pub mod worker;

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 /// A source of "now".
 pub trait Clock: Send + Sync + 'static {
@@ -11,13 +11,15 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The system clock.
+/// The system clock, to the microsecond: PostgreSQL's `timestamptz` keeps no more, and a time
+/// stored in an instance's state (JSON, exact) must equal the same time read back from its
+/// journal (`at`), or replay would not reproduce the state.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -51,5 +53,29 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_clock_reads_whole_microseconds_as_the_databases_store_them() {
+        for _ in 0..100 {
+            assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1000, 0);
+        }
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_clones_share_it() {
+        let start = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap_or_default();
+        let clock = ManualClock::new(start);
+        let other = clock.clone();
+        assert_eq!(clock.now(), start);
+        other.advance(Duration::minutes(5));
+        assert_eq!(clock.now(), start + Duration::minutes(5));
+        clock.set(start);
+        assert_eq!(other.now(), start);
     }
 }

@@ -117,6 +117,7 @@ pub struct Engine<S: Store> {
     states: Mutex<HashMap<InstanceId, InstanceState>>,
     pub(crate) handlers: RwLock<HashMap<String, Arc<dyn JobHandler>>>,
     pub(crate) schedule_handlers: RwLock<HashMap<String, Arc<dyn ScheduleHandler>>>,
+    pub(crate) counters: crate::feed::Counters,
 }
 
 fn fingerprint(value: &Value) -> String {
@@ -142,6 +143,7 @@ impl<S: Store> Engine<S> {
             states: Mutex::new(HashMap::new()),
             handlers: RwLock::new(HashMap::new()),
             schedule_handlers: RwLock::new(HashMap::new()),
+            counters: crate::feed::Counters::default(),
         }
     }
 
@@ -247,6 +249,7 @@ impl<S: Store> Engine<S> {
                             resource: file.name.clone(),
                             checksum: checksum.clone(),
                             xml: xml.clone(),
+                            agency: p.agency().map(str::to_owned),
                             timer_starts,
                         });
                         parsed.push(p);
@@ -538,9 +541,17 @@ impl<S: Store> Engine<S> {
         variables: Map<String, Value>,
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
-        let instance = self.locked_job_instance(job, worker).await?;
-        self.execute(instance, Command::CompleteJob { job, variables }, options)
-            .await
+        let command = Command::CompleteJob { job, variables };
+        let instance = match self.locked_job_instance(job, worker).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                return self
+                    .job_retry_answer(job, &command, &options)
+                    .await?
+                    .ok_or(e)
+            }
+        };
+        self.execute(instance, command, options).await
     }
 
     /// An external worker reports a failure of a job it holds.
@@ -552,13 +563,40 @@ impl<S: Store> Engine<S> {
         retries: Option<u32>,
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
-        let instance = self.locked_job_instance(job, worker).await?;
         let command = Command::FailJob {
             job,
             error: error.to_owned(),
             retries,
         };
+        let instance = match self.locked_job_instance(job, worker).await {
+            Ok(instance) => instance,
+            Err(e) => {
+                return self
+                    .job_retry_answer(job, &command, &options)
+                    .await?
+                    .ok_or(e)
+            }
+        };
         self.execute(instance, command, options).await
+    }
+
+    /// A job command refused because the worker no longer holds the job may be the retry of
+    /// one that committed (its answer was lost) and closed the job: under the same idempotency
+    /// key, the first answer, as [`Engine::execute`] would give it.
+    async fn job_retry_answer(
+        &self,
+        job: JobId,
+        command: &Command,
+        options: &CommandOptions,
+    ) -> Result<Option<Outcome>, EngineError> {
+        if options.idempotency_key.is_none() {
+            return Ok(None);
+        }
+        let Some((instance, _)) = self.store.job_instance(job, self.clock.now()).await? else {
+            return Ok(None);
+        };
+        let print = Some(json!({ "op": "execute", "instance": instance, "command": command }));
+        self.replay_answer(options, &print).await
     }
 
     // ---- queries --------------------------------------------------------------------------
@@ -768,8 +806,13 @@ impl<S: Store> Engine<S> {
         };
         match self.store.commit(commit).await {
             Ok(()) => {
+                self.counters.command();
                 self.remember(&transition);
                 Ok(outcome)
+            }
+            Err(StoreError::VersionConflict) => {
+                self.counters.conflict();
+                Err(StoreError::VersionConflict.into())
             }
             // A concurrent retry with the same key won the race: answer as it did.
             Err(StoreError::Duplicate(_)) if options.idempotency_key.is_some() => {

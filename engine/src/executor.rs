@@ -156,6 +156,9 @@ impl<S: Store> Engine<S> {
                 "external" => self.run_handler(&job, worker).await,
                 other => Err(format!("unknown job kind '{other}'")),
             };
+            if matches!(ran, Ok(Ran::Fired | Ran::Started | Ran::Handled)) {
+                self.counters.job_fired();
+            }
             match ran {
                 Ok(Ran::Fired) => report.timers_fired += 1,
                 Ok(Ran::Started) => report.instances_started += 1,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use motcua_engine::store::any::AnyStore;
-use motcua_engine::store::TaskQuery;
+use motcua_engine::store::{TaskQuery, TaskSort, Workable};
 use motcua_engine::{
     CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, StartInstance,
 };
@@ -926,4 +926,141 @@ motcua_tests::on_both_databases!(
     unknown_ids_are_not_found,
     history_cleanup_removes_old_finished_instances_and_nothing_else,
     an_edited_journal_is_found_by_replay,
+    task_queue_scoped_to_an_agency_and_groups,
 );
+
+/// The scope the HTTP API gives a civil servant: one agency's tasks, and of those only the ones
+/// offered to one of their groups, naming them, or assigned to them; open or closed, through
+/// the group index path and the table path alike.
+async fn task_queue_scoped_to_an_agency_and_groups(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "task_queue_scoped").await else {
+        return;
+    };
+    let engine = db.open().await;
+    let other = BIRTH
+        .replace(
+            "motcua:agency=\"xa-phu-thuong\"",
+            "motcua:agency=\"xa-phu-mau\"",
+        )
+        .replace("id=\"dang-ky-khai-sinh\"", "id=\"khai-sinh-b\"");
+    engine
+        .deploy("two", &[file("a.bpmn", BIRTH), file("b.bpmn", &other)])
+        .await
+        .unwrap();
+    let mut a = Vec::new();
+    for key in ["dang-ky-khai-sinh", "khai-sinh-b", "dang-ky-khai-sinh"] {
+        db.clock.advance(Duration::minutes(1));
+        let o = engine
+            .start(start(key), CommandOptions::default())
+            .await
+            .unwrap();
+        if key == "dang-ky-khai-sinh" {
+            a.push(o.tasks[0]);
+        }
+    }
+    // One of agency A's tasks is done: it leaves the candidates index but stays in the table.
+    engine
+        .complete(
+            a[1],
+            vars(json!({"dossierComplete": true})),
+            CommandOptions::by("lan"),
+        )
+        .await
+        .unwrap();
+    let scoped = |groups: &[&str], user: &str, group: Option<&str>, closed: bool, sort| TaskQuery {
+        agency: Some("xa-phu-thuong".into()),
+        workable_by: Some(Workable {
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }),
+        candidate_group: group.map(str::to_owned),
+        include_closed: closed,
+        sort,
+        ..TaskQuery::default()
+    };
+    let listed = |q: TaskQuery| {
+        let engine = &engine;
+        async move {
+            let mut ids: Vec<_> = engine
+                .tasks(&q)
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.record.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut open_a = vec![a[0]];
+    open_a.sort();
+    for sort in [TaskSort::Created, TaskSort::Due] {
+        // The group index path (a group, open, by creation) and the table path agree.
+        for group in [None, Some("mot-cua")] {
+            assert_eq!(
+                listed(scoped(&["mot-cua"], "x", group, false, sort)).await,
+                open_a
+            );
+        }
+        // Closed tasks too, by the JSON columns.
+        let mut all_a = a.clone();
+        all_a.sort();
+        assert_eq!(
+            listed(scoped(&["mot-cua", "lanh-dao"], "x", None, true, sort)).await,
+            all_a
+        );
+        // Other groups, and no groups, see nothing; the completer sees what they closed.
+        assert!(listed(scoped(&["lanh-dao"], "x", None, true, sort))
+            .await
+            .is_empty());
+        assert!(listed(scoped(&[], "x", None, true, sort)).await.is_empty());
+        let next = engine
+            .tasks(&TaskQuery {
+                instance: Some(engine.task(a[1]).await.unwrap().record.instance),
+                ..TaskQuery::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1);
+        assert!(listed(scoped(&[], "lan", None, false, sort))
+            .await
+            .is_empty());
+    }
+    // Agency B's tasks never appear in agency A's scope, whatever the filters.
+    let b_only = TaskQuery {
+        agency: Some("xa-phu-mau".into()),
+        ..TaskQuery::default()
+    };
+    let b = engine.tasks(&b_only).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].record.agency.as_deref(), Some("xa-phu-mau"));
+    assert!(
+        !listed(scoped(&["mot-cua"], "x", None, true, TaskSort::Created))
+            .await
+            .contains(&b[0].record.id)
+    );
+    // Assigned to the user: visible without a matching group.
+    let next = engine
+        .tasks(&TaskQuery {
+            agency: Some("xa-phu-thuong".into()),
+            candidate_group: Some("tu-phap-ho-tich".into()),
+            ..TaskQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    let t = next[0].record.id;
+    engine
+        .claim(t, "hoa", CommandOptions::by("hoa"))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed(scoped(&[], "hoa", None, false, TaskSort::Created)).await,
+        vec![t]
+    );
+    assert!(Workable {
+        user: "hoa".into(),
+        groups: vec![]
+    }
+    .matches(&engine.task(t).await.unwrap().record));
+}

@@ -11,8 +11,9 @@ use motcua_engine::DeployFile;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Action;
 use super::error::ApiResult;
-use super::extract::{Json, Path, Query};
+use super::extract::{Caller, Json, Path, Query};
 use super::state::AppState;
 use crate::output::definition_json;
 
@@ -49,8 +50,10 @@ struct VersionQuery {
 /// the latest version of its process.
 async fn deploy(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<DeployRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    caller.require(Action::Deploy)?;
     let files: Vec<DeployFile> = body
         .files
         .into_iter()
@@ -84,7 +87,8 @@ async fn deploy(
     ))
 }
 
-async fn list(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ReadDefinitions)?;
     let defs = state.engine.definitions().await?;
     Ok(axum::Json(Value::Array(
         defs.iter().map(definition_json).collect(),
@@ -93,18 +97,22 @@ async fn list(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
 
 async fn one(
     State(state): State<AppState>,
+    caller: Caller,
     Path(key): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ReadDefinitions)?;
     let (record, _) = state.engine.definition(&key, q.version).await?;
     Ok(axum::Json(definition_json(&record)))
 }
 
 async fn xml(
     State(state): State<AppState>,
+    caller: Caller,
     Path(key): Path<String>,
     Query(q): Query<VersionQuery>,
 ) -> ApiResult<impl IntoResponse> {
+    caller.require(Action::ReadDefinitions)?;
     let (_, xml) = state.engine.definition(&key, q.version).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],

@@ -4,6 +4,8 @@
 //! | code | status | when |
 //! | --- | --- | --- |
 //! | `invalid` | 400 | the request itself is wrong: JSON that does not parse or fit, a bad id, a bad query |
+//! | `unauthorized` | 401 | tokens are required and the bearer token is missing, malformed, badly signed or expired (with `WWW-Authenticate: Bearer`) |
+//! | `forbidden` | 403 | the token's role may not do this |
 //! | `not-found` | 404 | no such task, instance, definition, job or route |
 //! | `method-not-allowed` | 405 | the route exists, not with this method |
 //! | `conflict` | 409 | another command got there first, or the thing no longer accepts this one |
@@ -23,7 +25,11 @@ use serde_json::{json, Value};
 pub enum ApiError {
     /// The request is malformed: bad JSON, a bad id, a bad query parameter.
     Invalid(String),
-    /// Nothing with that id exists.
+    /// Tokens are required and this request has no valid one.
+    Unauthorized(String),
+    /// The caller's role may not do this.
+    Forbidden(String),
+    /// Nothing with that id exists (or the caller may not know that it does).
     NotFound(String),
     /// The route exists, but not with this method.
     MethodNotAllowed,
@@ -44,6 +50,8 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid", "Invalid request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -72,6 +80,8 @@ impl ApiError {
     fn detail(&self) -> String {
         match self {
             ApiError::Invalid(d)
+            | ApiError::Unauthorized(d)
+            | ApiError::Forbidden(d)
             | ApiError::NotFound(d)
             | ApiError::Conflict(d)
             | ApiError::Rejected(d) => d.clone(),
@@ -127,6 +137,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"motcua\""),
+            );
+        }
         response
     }
 }

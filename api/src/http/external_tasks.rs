@@ -10,6 +10,7 @@ use motcua_engine::JobId;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, Json, Path};
 use super::state::AppState;
@@ -53,8 +54,10 @@ struct FailureRequest {
 
 async fn fetch_and_lock(
     State(state): State<AppState>,
+    caller: Caller,
     Json(body): Json<FetchRequest>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ExternalTasks)?;
     let max = body.max_tasks.unwrap_or(10);
     if !(1..=1000).contains(&max) {
         return Err(ApiError::Invalid(format!(
@@ -92,6 +95,7 @@ async fn complete(
     Path(job): Path<String>,
     Json(body): Json<CompleteRequest>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ExternalTasks)?;
     let outcome = state
         .engine
         .complete_job(
@@ -110,6 +114,7 @@ async fn failure(
     Path(job): Path<String>,
     Json(body): Json<FailureRequest>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ExternalTasks)?;
     let outcome = state
         .engine
         .fail_job(

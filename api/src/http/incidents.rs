@@ -7,8 +7,9 @@ use motcua_engine::JobId;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::auth::Action;
 use super::error::{ApiError, ApiResult};
-use super::extract::{id, OptionalJson, Path};
+use super::extract::{id, Caller, OptionalJson, Path};
 use super::state::AppState;
 use crate::output::incident_json;
 
@@ -25,7 +26,8 @@ struct RetryRequest {
     retries: Option<u32>,
 }
 
-async fn list(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
+async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ReadIncidents)?;
     let incidents = state.engine.incidents().await?;
     Ok(axum::Json(Value::Array(
         incidents.iter().map(incident_json).collect(),
@@ -34,9 +36,11 @@ async fn list(State(state): State<AppState>) -> ApiResult<axum::Json<Value>> {
 
 async fn retry(
     State(state): State<AppState>,
+    caller: Caller,
     Path(job): Path<String>,
     OptionalJson(body): OptionalJson<RetryRequest>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::RetryIncidents)?;
     let job = id::<JobId>(&job)?;
     let retries = body.retries.unwrap_or(1);
     if !(1..=100).contains(&retries) {

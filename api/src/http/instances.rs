@@ -1,15 +1,20 @@
 //! Process instances: `POST /process-instances` (start), `GET /process-instances/{id}`,
 //! `GET /process-instances/{id}/journal` and `POST /process-instances/{id}/cancel`.
+//!
+//! An instance belongs to the agency of its process (`motcua:agency`); with tokens on, a
+//! servant reading another agency's instance gets the same 404 as for an unknown id.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use motcua_engine::{InstanceId, StartInstance};
+use motcua_engine::state::InstanceState;
+use motcua_engine::{EngineError, InstanceId, StartInstance};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::error::ApiResult;
+use super::auth::Action;
+use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, Json, OptionalJson, Path};
 use super::state::AppState;
 use crate::output::{instance_json, journal_json, outcome_json};
@@ -44,6 +49,7 @@ async fn start(
     caller: Caller,
     Json(body): Json<StartRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    caller.require(Action::StartInstance)?;
     let request = StartInstance {
         key: body.key,
         version: body.version,
@@ -54,19 +60,52 @@ async fn start(
     Ok((StatusCode::CREATED, axum::Json(outcome_json(&outcome))))
 }
 
+/// The instance and its process's agency, if the caller may see it; otherwise the same 404 as
+/// an unknown id.
+async fn visible_instance(
+    state: &AppState,
+    caller: &Caller,
+    instance: InstanceId,
+) -> ApiResult<(InstanceState, Option<String>)> {
+    let s = state.engine.instance(instance).await?;
+    let agency = match &caller.principal {
+        None => None,
+        Some(_) => state
+            .engine
+            .model(&s.definition)
+            .await?
+            .agency()
+            .map(str::to_owned),
+    };
+    if !caller.sees_agency(agency.as_deref()) {
+        return Err(EngineError::NotFound {
+            what: "instance",
+            id: instance.to_string(),
+        }
+        .into());
+    }
+    Ok((s, agency))
+}
+
 async fn one(
     State(state): State<AppState>,
+    caller: Caller,
     Path(instance): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let s = state.engine.instance(id::<InstanceId>(&instance)?).await?;
+    caller.require(Action::ReadInstance)?;
+    let (s, _) = visible_instance(&state, &caller, id::<InstanceId>(&instance)?).await?;
     Ok(axum::Json(instance_json(&s)))
 }
 
 async fn journal(
     State(state): State<AppState>,
+    caller: Caller,
     Path(instance): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let entries = state.engine.journal(id::<InstanceId>(&instance)?).await?;
+    caller.require(Action::ReadJournal)?;
+    let instance = id::<InstanceId>(&instance)?;
+    visible_instance(&state, &caller, instance).await?;
+    let entries = state.engine.journal(instance).await?;
     Ok(axum::Json(Value::Array(
         entries.iter().map(journal_json).collect(),
     )))
@@ -78,9 +117,17 @@ async fn cancel(
     Path(instance): Path<String>,
     OptionalJson(body): OptionalJson<CancelRequest>,
 ) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::CancelInstance)?;
+    let instance = id::<InstanceId>(&instance)?;
+    let (_, agency) = visible_instance(&state, &caller, instance).await?;
+    if !caller.acts_in_agency(agency.as_deref()) {
+        return Err(ApiError::Forbidden(
+            "this instance belongs to another agency: only its own leaders cancel it".into(),
+        ));
+    }
     let outcome = state
         .engine
-        .cancel(id::<InstanceId>(&instance)?, body.reason, caller.options())
+        .cancel(instance, body.reason, caller.options())
         .await?;
     Ok(axum::Json(outcome_json(&outcome)))
 }

@@ -7,18 +7,23 @@
 //! Every failure is an [`ApiError`], answered as RFC 9457 problem+json with a stable `code`;
 //! every extractor rejects with one too (`extract`), so no client sees axum's plain-text errors.
 //!
-//! The acting user comes from the `X-Motcua-User` header for now (bearer tokens later, in the
-//! `Caller` extractor); an `Idempotency-Key` header on a command makes a retry return the first
-//! answer. This module knows the engine facade only: no SQL, no store backend.
+//! With a key configured every route but `/healthz` and `/readyz` needs a bearer token (`auth`:
+//! JWT, role table, agency scope); without one the server runs in open development mode and the
+//! `X-Motcua-User` header names the actor. An `Idempotency-Key` header on a command makes a
+//! retry return the first answer. This module knows the engine facade only: no SQL, no store backend.
 
+pub mod auth;
 pub mod deployments;
 pub mod error;
+pub mod events;
 pub mod external_tasks;
 pub mod extract;
 pub mod health;
 pub mod incidents;
 pub mod instances;
+pub mod metrics;
 pub mod state;
+pub mod stats;
 pub mod tasks;
 
 #[cfg(test)]
@@ -54,9 +59,17 @@ pub fn app(state: AppState) -> Router {
         .merge(tasks::router())
         .merge(external_tasks::router())
         .merge(incidents::router())
+        .merge(events::router())
+        .merge(stats::router())
+        .merge(metrics::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state)
 }
 
@@ -84,6 +97,8 @@ pub struct ServeConfig {
     pub listen: String,
     /// The job executor to run in the background, if any.
     pub worker: Option<WorkerConfig>,
+    /// Where the bearer-token keys come from; none configured is open development mode.
+    pub auth: auth::AuthConfig,
 }
 
 /// Serves the API until Ctrl-C or SIGTERM. Prints one line, `listening on http://ADDR`, once the
@@ -91,6 +106,13 @@ pub struct ServeConfig {
 /// (at most [`SHUTDOWN_GRACE`]), stops the job executor between two passes and closes the
 /// database.
 pub async fn serve(engine: Engine<AnyStore>, config: ServeConfig) -> Result<()> {
+    let keys = config.auth.load()?;
+    if keys.is_none() {
+        tracing::warn!(
+            "no --jwt-secret-file or --jwks-file: open development mode, every request is \
+             allowed and X-Motcua-User names the actor"
+        );
+    }
     let engine = Arc::new(engine);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -106,7 +128,11 @@ pub async fn serve(engine: Engine<AnyStore>, config: ServeConfig) -> Result<()> 
         tokio::spawn(async move { crate::worker::run_until(&engine, &w.id, w.poll_ms, stop).await })
     });
 
-    let app = app(AppState::new(engine.clone()));
+    let mut state = AppState::new(engine.clone());
+    if let Some(keys) = keys {
+        state = state.with_auth(keys);
+    }
+    let app = app(state);
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let stop_tx = stop_tx.clone();
         async move {

@@ -1,10 +1,12 @@
-//! [`AppState`]: what every handler shares. Cheap to clone (one `Arc`); bearer-token keys and
-//! event-feed senders will join the engine here.
+//! [`AppState`]: what every handler shares. Cheap to clone (`Arc`s): the engine and the
+//! bearer-token keys (none: open development mode).
 
 use std::sync::Arc;
 
 use motcua_engine::store::any::AnyStore;
 use motcua_engine::Engine;
+
+use super::auth::Keys;
 
 /// The state behind the router.
 #[derive(Clone)]
@@ -12,11 +14,20 @@ pub struct AppState {
     /// The engine on SQLite or PostgreSQL. The job executor of `motcua serve` shares it, and with
     /// it the caches of models and active instances.
     pub engine: Arc<Engine<AnyStore>>,
+    /// The keys bearer tokens are checked with; `None` runs the open development mode, where
+    /// the `X-Motcua-User` header names the actor and every request is allowed.
+    pub auth: Option<Arc<Keys>>,
 }
 
 impl AppState {
-    /// State over an engine.
+    /// State over an engine, in open development mode (no tokens).
     pub fn new(engine: Arc<Engine<AnyStore>>) -> Self {
-        AppState { engine }
+        AppState { engine, auth: None }
+    }
+
+    /// Requires bearer tokens checked with `keys`.
+    pub fn with_auth(mut self, keys: Keys) -> Self {
+        self.auth = Some(Arc::new(keys));
+        self
     }
 }

@@ -1,16 +1,20 @@
 //! User tasks, shaped after Camunda 7's task REST: `GET /tasks` (filters, sort, offset paging),
 //! `GET /tasks/{id}`, `POST /tasks/{id}/claim`, `POST /tasks/{id}/unclaim` and
 //! `POST /tasks/{id}/complete`.
+//!
+//! With tokens on, a servant lists only the tasks of their agency that they may work, and a
+//! task outside that scope answers 404 on every route, exactly like an unknown id.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use motcua_engine::store::{TaskQuery, TaskSort};
-use motcua_engine::{InstanceId, TaskId};
+use motcua_engine::store::{TaskQuery, TaskRow, TaskSort};
+use motcua_engine::{EngineError, InstanceId, TaskId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, OptionalJson, Path, Query};
 use super::state::AppState;
@@ -107,14 +111,44 @@ fn task_query(q: ListQuery) -> ApiResult<TaskQuery> {
         sort,
         limit: Some(limit),
         offset: Some(q.offset.unwrap_or(0)),
+        ..TaskQuery::default()
     })
+}
+
+/// The task, if the caller may see it; otherwise the same 404 as an unknown id.
+async fn visible_task(state: &AppState, caller: &Caller, task: TaskId) -> ApiResult<TaskRow> {
+    let row = state.engine.task(task).await?;
+    if !caller.sees_task(&row) {
+        return Err(EngineError::NotFound {
+            what: "task",
+            id: task.to_string(),
+        }
+        .into());
+    }
+    Ok(row)
+}
+
+/// Checks that the caller may claim, unclaim or complete the task.
+async fn workable_task(state: &AppState, caller: &Caller, task: TaskId) -> ApiResult<TaskRow> {
+    caller.require(Action::WorkTasks)?;
+    let row = visible_task(state, caller, task).await?;
+    if !caller.works_task(&row) {
+        return Err(ApiError::Forbidden(
+            "this task belongs to another agency: only its own servants and leaders work it".into(),
+        ));
+    }
+    Ok(row)
 }
 
 async fn list(
     State(state): State<AppState>,
+    caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let tasks = state.engine.tasks(&task_query(q)?).await?;
+    caller.require(Action::ReadTasks)?;
+    let mut query = task_query(q)?;
+    caller.task_scope(&mut query);
+    let tasks = state.engine.tasks(&query).await?;
     Ok(axum::Json(Value::Array(
         tasks.iter().map(task_json).collect(),
     )))
@@ -122,13 +156,15 @@ async fn list(
 
 async fn one(
     State(state): State<AppState>,
+    caller: Caller,
     Path(task): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let row = state.engine.task(id::<TaskId>(&task)?).await?;
+    caller.require(Action::ReadTasks)?;
+    let row = visible_task(&state, &caller, id::<TaskId>(&task)?).await?;
     Ok(axum::Json(task_json(&row)))
 }
 
-/// Claims for the body's `user`, else for the acting user.
+/// Claims for the body's `user`, else for the acting user. A servant claims for themselves.
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,13 +172,22 @@ async fn claim(
     OptionalJson(body): OptionalJson<ClaimRequest>,
 ) -> ApiResult<axum::Json<Value>> {
     let task = id::<TaskId>(&task)?;
-    let Some(user) = present(body.user).or_else(|| caller.user.clone()) else {
+    let body_user = present(body.user);
+    if let (Some(p), Some(other)) = (&caller.principal, &body_user) {
+        if p.role == super::auth::Role::Servant && *other != p.user {
+            return Err(ApiError::Forbidden(
+                "a servant claims tasks for themselves only".into(),
+            ));
+        }
+    }
+    let Some(user) = body_user.or_else(|| caller.user.clone()) else {
         return Err(ApiError::Invalid(
             "claim needs the user who takes the task: send {\"user\": \"...\"} or the \
              X-Motcua-User header"
                 .into(),
         ));
     };
+    workable_task(&state, &caller, task).await?;
     let outcome = state.engine.claim(task, &user, caller.options()).await?;
     Ok(axum::Json(outcome_json(&outcome)))
 }
@@ -152,14 +197,14 @@ async fn unclaim(
     caller: Caller,
     Path(task): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let outcome = state
-        .engine
-        .unclaim(id::<TaskId>(&task)?, caller.options())
-        .await?;
+    let task = id::<TaskId>(&task)?;
+    workable_task(&state, &caller, task).await?;
+    let outcome = state.engine.unclaim(task, caller.options()).await?;
     Ok(axum::Json(outcome_json(&outcome)))
 }
 
-/// Completes as the acting user (the `X-Motcua-User` header), else as the body's `user`.
+/// Completes as the acting user (the token's `sub`, or the `X-Motcua-User` header), else as
+/// the body's `user` (open development mode only: with tokens the user is always set).
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -167,6 +212,7 @@ async fn complete(
     OptionalJson(body): OptionalJson<CompleteRequest>,
 ) -> ApiResult<axum::Json<Value>> {
     let task = id::<TaskId>(&task)?;
+    workable_task(&state, &caller, task).await?;
     let mut options = caller.options();
     if options.actor.is_none() {
         options.actor = present(body.user);

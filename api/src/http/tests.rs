@@ -119,3 +119,92 @@ async fn health_and_an_empty_queue() {
     let (status, _, _) = call(&state, Method::GET, "/readyz", None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
+
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test";
+
+fn token(role: &str, agency: Option<&str>, exp_offset: i64) -> String {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let claims = super::auth::Claims {
+        sub: "lan".into(),
+        role: role.into(),
+        agency: agency.map(str::to_owned),
+        groups: vec!["mot-cua".into()],
+        exp: (now + exp_offset) as u64,
+        iat: None,
+        iss: None,
+    };
+    crate::token::sign(SECRET, &claims).expect("signed")
+}
+
+/// With a key configured: 401 (with `WWW-Authenticate`) without a valid token, 403 for a role
+/// the route does not allow, and the probes stay open.
+#[tokio::test]
+async fn tokens_are_required_when_a_key_is_configured() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let state = state(&dir)
+        .await
+        .with_auth(super::auth::Keys::secret(SECRET).expect("a key"));
+    let send = |uri: &'static str, method: Method, auth: Option<String>| {
+        let state = state.clone();
+        async move {
+            let mut request = Request::builder().method(method).uri(uri);
+            if let Some(a) = auth {
+                request = request.header(header::AUTHORIZATION, a);
+            }
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            let response = app(state)
+                .oneshot(
+                    request
+                        .body(Body::from("{\"files\": []}"))
+                        .expect("a request"),
+                )
+                .await
+                .expect("answered");
+            let challenge = response.headers().get(header::WWW_AUTHENTICATE).cloned();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("a body");
+            let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            (
+                json["status"].as_u64().unwrap_or(200),
+                json["code"].clone(),
+                challenge,
+            )
+        }
+    };
+    let bearer = |t: String| Some(format!("Bearer {t}"));
+    #[rustfmt::skip]
+    let cases: Vec<(&'static str, Method, Option<String>, u64, &str)> = vec![
+        ("/tasks", Method::GET, None, 401, "unauthorized"),
+        ("/no-such-thing", Method::GET, None, 401, "unauthorized"),
+        ("/tasks", Method::GET, Some("Basic bGFuOng=".into()), 401, "unauthorized"),
+        ("/tasks", Method::GET, bearer("not.a.jwt".into()), 401, "unauthorized"),
+        ("/tasks", Method::GET, bearer(token("servant", Some("a"), -120)), 401, "unauthorized"),
+        ("/tasks", Method::GET, bearer(token("pope", Some("a"), 600)), 403, "forbidden"),
+        ("/tasks", Method::GET, bearer(token("servant", None, 600)), 403, "forbidden"),
+        ("/tasks", Method::GET, bearer(token("designer", None, 600)), 403, "forbidden"),
+        ("/deployments", Method::POST, bearer(token("servant", Some("a"), 600)), 403, "forbidden"),
+        ("/deployments", Method::POST, bearer(token("designer", None, 600)), 400, "invalid"),
+        ("/incidents", Method::GET, bearer(token("integrator", None, 600)), 403, "forbidden"),
+    ];
+    for (uri, method, auth, status, code) in cases {
+        let what = format!("{method} {uri} {auth:?}");
+        let (got, got_code, challenge) = send(uri, method, auth).await;
+        assert_eq!(
+            (got, got_code.as_str().unwrap_or_default()),
+            (status, code),
+            "{what}"
+        );
+        assert_eq!(challenge.is_some(), status == 401, "{what}");
+    }
+    // An expired token within the leeway still works; the probes need none.
+    let (status, _, _) = send(
+        "/tasks",
+        Method::GET,
+        bearer(token("servant", Some("a"), -10)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _) = send("/healthz", Method::GET, None).await;
+    assert_eq!(status, 200);
+}

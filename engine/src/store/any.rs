@@ -8,9 +8,9 @@ use serde_json::Value;
 use super::postgres::{PostgresConfig, PostgresStore};
 use super::sqlite::{Durability, SqliteConfig, SqliteStore};
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
-    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
-    TaskRow,
+    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
+    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
+    StoreError, StoredInstance, TaskQuery, TaskRow,
 };
 use crate::ids::{InstanceId, JobId, TaskId};
 
@@ -248,5 +248,22 @@ impl Store for AnyStore {
 
     async fn overdue_counts(&self) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
         delegate!(self, s => s.overdue_counts())
+    }
+
+    async fn feed(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        delegate!(self, s => s.feed(after, limit, filter))
+    }
+
+    async fn statistics(
+        &self,
+        filter: &StatsFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatsRow>, StoreError> {
+        delegate!(self, s => s.statistics(filter, now))
     }
 }

@@ -52,6 +52,8 @@ pub struct NewDefinition {
     pub checksum: String,
     /// The file's text.
     pub xml: String,
+    /// The agency owning the process (motcua `agency`), copied to its instances.
+    pub agency: Option<String>,
     /// The first firing of each timer start event: (node id, due).
     pub timer_starts: Vec<(String, DateTime<Utc>)>,
 }
@@ -143,6 +145,11 @@ pub struct TaskQuery {
     pub candidate_group: Option<String>,
     /// Only tasks assigned to this user.
     pub assignee: Option<String>,
+    /// Only tasks of this agency (tasks without an agency never match). The HTTP API sets it
+    /// from a civil servant's token, so a servant never reads another agency's queue.
+    pub agency: Option<String>,
+    /// Only tasks this user may work (see [`Workable`]).
+    pub workable_by: Option<Workable>,
     /// Only tasks of this instance.
     pub instance: Option<InstanceId>,
     /// Include completed and cancelled tasks too (default: open only).
@@ -157,6 +164,28 @@ pub struct TaskQuery {
     pub limit: Option<u32>,
     /// Skip this many (offset paging).
     pub offset: Option<u32>,
+}
+
+/// Who may work a task: a task matches when it is assigned to `user`, names `user` among its
+/// candidate users, or offers itself to at least one of `groups`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Workable {
+    /// The user.
+    pub user: String,
+    /// The user's candidate groups (may be empty).
+    pub groups: Vec<String>,
+}
+
+impl Workable {
+    /// Whether `task` matches, by the same rule the stores apply in SQL.
+    pub fn matches(&self, task: &TaskRecord) -> bool {
+        task.assignee.as_deref() == Some(self.user.as_str())
+            || task.candidate_users.contains(&self.user)
+            || task
+                .candidate_groups
+                .iter()
+                .any(|g| self.groups.contains(g))
+    }
 }
 
 /// The order of a task list.
@@ -288,6 +317,109 @@ pub struct IncidentRow {
     pub message: String,
     /// When raised.
     pub created_at: DateTime<Utc>,
+}
+
+/// Which feed events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events of instances of this agency's processes.
+    pub agency: Option<String>,
+    /// Only events of instances of this definition key.
+    pub definition_key: Option<String>,
+    /// Only events of these kinds (`task_created`, ...).
+    pub kinds: Option<Vec<String>>,
+}
+
+/// A journal event as the global feed shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEvent {
+    /// The global feed number: readers see these without gaps (see [`Store::feed`]).
+    pub seq: i64,
+    /// The instance.
+    pub instance: InstanceId,
+    /// Its definition key.
+    pub definition_key: String,
+    /// Its process's agency, if the process names one.
+    pub agency: Option<String>,
+    /// Event kind.
+    pub kind: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: Option<String>,
+    /// The event's JSON (as stored in the journal).
+    pub event: Value,
+}
+
+/// Which instances statistics count.
+#[derive(Debug, Clone)]
+pub struct StatsFilter {
+    /// Start of the period (inclusive).
+    pub from: DateTime<Utc>,
+    /// End of the period (exclusive).
+    pub to: DateTime<Utc>,
+    /// Only this agency.
+    pub agency: Option<String>,
+    /// Only this procedure (definition key).
+    pub definition_key: Option<String>,
+}
+
+/// Counts for one agency and procedure (or a sum of several). See [`Store::statistics`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsRow {
+    /// The agency (`None`: processes that name none, or a sum over agencies).
+    pub agency: Option<String>,
+    /// The procedure (`None` in sums over procedures).
+    pub definition_key: Option<String>,
+    /// Instances started in the period.
+    pub received: u64,
+    /// Instances active now.
+    pub in_progress: u64,
+    /// Completed in the period, not after their due date (or without one); includes `done_early`.
+    pub done_on_time: u64,
+    /// Completed in the period on a day (Vietnam time) before their due date's day.
+    pub done_early: u64,
+    /// Completed in the period after their due date.
+    pub done_late: u64,
+    /// Active now and past their due date.
+    pub overdue: u64,
+}
+
+impl StatsRow {
+    /// On time / (on time + late), or `None` when nothing was completed.
+    pub fn on_time_rate(&self) -> Option<f64> {
+        let done = self.done_on_time + self.done_late;
+        (done > 0).then(|| self.done_on_time as f64 / done as f64)
+    }
+
+    /// Adds another row's counts.
+    pub fn add(&mut self, other: &StatsRow) {
+        self.received += other.received;
+        self.in_progress += other.in_progress;
+        self.done_on_time += other.done_on_time;
+        self.done_early += other.done_early;
+        self.done_late += other.done_late;
+        self.overdue += other.overdue;
+    }
+}
+
+/// Merges the backends' grouped counts into one row per (agency, procedure), sorted.
+pub(crate) fn merge_stats(
+    parts: impl IntoIterator<Item = (Option<String>, String, StatsRow)>,
+) -> Vec<StatsRow> {
+    let mut rows: std::collections::BTreeMap<(Option<String>, String), StatsRow> =
+        std::collections::BTreeMap::new();
+    for (agency, key, counts) in parts {
+        let row = rows
+            .entry((agency.clone(), key.clone()))
+            .or_insert_with(|| StatsRow {
+                agency,
+                definition_key: Some(key),
+                ..StatsRow::default()
+            });
+        row.add(&counts);
+    }
+    rows.into_values().collect()
 }
 
 /// The storage interface the engine needs. Backends must not depend on each other.
@@ -468,4 +600,23 @@ pub trait Store: Send + Sync + 'static {
     fn overdue_counts(
         &self,
     ) -> impl Future<Output = Result<Vec<(Option<String>, String, i64)>, StoreError>> + Send;
+
+    /// Up to `limit` feed events with `seq > after`, oldest first. A reader that has seen
+    /// every event up to N never later finds one numbered N or less: numbers are given in
+    /// commit order (each backend's module comment says how).
+    fn feed(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> impl Future<Output = Result<Vec<FeedEvent>, StoreError>> + Send;
+
+    /// Counts by agency and procedure: received in the period, active now, completed in the
+    /// period on time / early / late, active and overdue at `now`. Index queries on the
+    /// instances' `started_at`, `status`, `ended_at` and `due_at` columns.
+    fn statistics(
+        &self,
+        filter: &StatsFilter,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<StatsRow>, StoreError>> + Send;
 }

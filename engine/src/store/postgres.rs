@@ -27,9 +27,9 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
-    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
-    TaskRow, TaskSort,
+    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
+    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
+    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
@@ -172,8 +172,9 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         None => {
             sqlx::query(
                 "INSERT INTO instances (id, definition_key, definition_version, business_key, \
-                 status, version, state, started_at, ended_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 status, version, state, started_at, ended_at, updated_at, due_at, agency) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+                 (SELECT agency FROM definitions WHERE key = $2 AND version = $3))",
             )
             .bind(&id)
             .bind(&state.definition.key)
@@ -185,6 +186,7 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
             .bind(state.started_at)
             .bind(state.ended_at)
             .bind(c.at)
+            .bind(state.due_at)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -192,7 +194,7 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         Some(expected) => {
             let updated = sqlx::query(
                 "UPDATE instances SET version = $1, status = $2, state = $3, ended_at = $4, \
-                 updated_at = $5 WHERE id = $6 AND version = $7",
+                 updated_at = $5, due_at = $8 WHERE id = $6 AND version = $7",
             )
             .bind(state.version)
             .bind(state.status.as_str())
@@ -201,6 +203,7 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
             .bind(c.at)
             .bind(&id)
             .bind(expected)
+            .bind(state.due_at)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -584,7 +587,7 @@ impl Store for PostgresStore {
             // waits for the first and is refused as a duplicate.
             sqlx::query(
                 "INSERT INTO definitions (key, version, name, resource, checksum, xml, \
-                 deployment_id, deployed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 deployment_id, deployed_at, agency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(&d.key)
             .bind(version)
@@ -594,6 +597,7 @@ impl Store for PostgresStore {
             .bind(&d.xml)
             .bind(&deployment)
             .bind(at)
+            .bind(&d.agency)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -815,6 +819,23 @@ impl Store for PostgresStore {
         }
         if let Some(assignee) = &query.assignee {
             q.push(" AND t.assignee = ").push_bind(assignee);
+        }
+        if let Some(agency) = &query.agency {
+            q.push(" AND t.agency = ").push_bind(agency);
+        }
+        if let Some(w) = &query.workable_by {
+            // Candidate rows are removed when a task closes, so the JSON columns are read.
+            q.push(" AND (t.assignee = ")
+                .push_bind(&w.user)
+                .push(" OR t.candidate_users @> jsonb_build_array(")
+                .push_bind(&w.user)
+                .push("::text)");
+            if !w.groups.is_empty() {
+                q.push(" OR t.candidate_groups ?| ")
+                    .push_bind(&w.groups)
+                    .push("::text[]");
+            }
+            q.push(")");
         }
         if let Some(instance) = &query.instance {
             q.push(" AND t.instance_id = ")
@@ -1283,4 +1304,240 @@ impl Store for PostgresStore {
             })
             .collect()
     }
+
+    async fn feed(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        read_feed(self, after, limit, filter).await
+    }
+
+    async fn statistics(
+        &self,
+        filter: &StatsFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatsRow>, StoreError> {
+        read_statistics(&self.pool, filter, now).await
+    }
+}
+
+// ---- the event feed and statistics -----------------------------------------------------------
+
+/// How many journal rows one sequencer pass numbers at most.
+const SEQUENCE_BATCH: i64 = 10_000;
+
+/// Gives the feed numbers (`journal.feed_seq`) to committed journal rows, in commit order.
+///
+/// Why: a journal row's identity `id` is taken when it is inserted, not when its transaction
+/// commits, so a transaction holding id 7 may commit after one holding id 8: a reader that
+/// paged up to 8 would never see 7. The feed number is therefore given AFTER commit, by one
+/// sequencer at a time:
+///
+/// 1. a cheap check (partial index `journal_unsequenced`) returns early when every row has
+///    its number;
+/// 2. otherwise, in a small transaction of its own, the sequencer locks the single
+///    `feed_counter` row (`SELECT ... FOR UPDATE`), which serialises sequencers across every
+///    engine node; the statement after the lock takes a fresh READ COMMITTED snapshot, so it
+///    sees the numbers the previous sequencer committed;
+/// 3. it numbers the rows it sees without one (`WHERE feed_seq IS NULL ORDER BY id`) from
+///    `last + 1` upwards and moves `last`, then commits.
+///
+/// A row of a transaction still in flight is invisible to that snapshot, so it is left
+/// unnumbered and gets a LARGER number in a later pass, after every number a reader could have
+/// seen already. Each pass's numbers appear to readers all at once (one commit), and a pass
+/// commits only after the previous one did, so the numbered set a reader can see is always a
+/// prefix `1..=last`: reading `feed_seq > N` never skips a row that appears later. Per
+/// instance the order is kept too: an instance's next command commits only after its previous
+/// one (version check), so its rows are numbered after the earlier ones.
+///
+/// Readers run it before they read ([`Store::feed`]), so the feed needs no background job;
+/// concurrent readers queue on the counter row for the few milliseconds of a pass.
+async fn sequence_feed(pool: &PgPool) -> Result<(), StoreError> {
+    loop {
+        let pending: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM journal WHERE feed_seq IS NULL)")
+                .fetch_one(pool)
+                .await
+                .map_err(backend)?;
+        if !pending {
+            return Ok(());
+        }
+        let mut tx = pool.begin().await.map_err(backend)?;
+        let last: i64 = sqlx::query_scalar("SELECT last FROM feed_counter WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let numbered: (i64, Option<i64>) = sqlx::query_as(
+            "WITH todo AS ( \
+               SELECT id, $1 + row_number() OVER (ORDER BY id) AS n FROM journal \
+               WHERE feed_seq IS NULL ORDER BY id LIMIT $2), \
+             done AS ( \
+               UPDATE journal j SET feed_seq = todo.n FROM todo WHERE j.id = todo.id \
+               RETURNING todo.n) \
+             SELECT COUNT(*), MAX(n) FROM done",
+        )
+        .bind(last)
+        .bind(SEQUENCE_BATCH)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let (_, Some(max)) = numbered {
+            sqlx::query("UPDATE feed_counter SET last = $1 WHERE id = 1")
+                .bind(max)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        if numbered.0 < SEQUENCE_BATCH {
+            return Ok(());
+        }
+    }
+}
+
+async fn read_feed(
+    store: &PostgresStore,
+    after: i64,
+    limit: u32,
+    filter: &EventFilter,
+) -> Result<Vec<FeedEvent>, StoreError> {
+    if filter.kinds.as_ref().is_some_and(|k| k.is_empty()) {
+        return Ok(Vec::new());
+    }
+    sequence_feed(&store.pool).await?;
+    let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+        "SELECT j.feed_seq, j.instance_id, i.definition_key, i.agency, j.kind, j.at, \
+         j.actor, j.data FROM journal j JOIN instances i ON i.id = j.instance_id \
+         WHERE j.feed_seq > ",
+    );
+    q.push_bind(after);
+    if let Some(agency) = &filter.agency {
+        q.push(" AND i.agency = ").push_bind(agency.clone());
+    }
+    if let Some(key) = &filter.definition_key {
+        q.push(" AND i.definition_key = ").push_bind(key.clone());
+    }
+    if let Some(kinds) = &filter.kinds {
+        q.push(" AND j.kind = ANY(")
+            .push_bind(kinds.clone())
+            .push(")");
+    }
+    q.push(" ORDER BY j.feed_seq LIMIT ")
+        .push_bind(i64::from(limit.clamp(1, 10_000)));
+    let rows = q.build().fetch_all(&store.pool).await.map_err(backend)?;
+    rows.iter().map(feed_event).collect()
+}
+
+fn feed_event(r: &PgRow) -> Result<FeedEvent, StoreError> {
+    let instance: String = r.try_get("instance_id").map_err(backend)?;
+    let data: String = r.try_get("data").map_err(backend)?;
+    Ok(FeedEvent {
+        seq: r.try_get("feed_seq").map_err(backend)?,
+        instance: InstanceId::from_uuid(parse_uuid(&instance)?),
+        definition_key: r.try_get("definition_key").map_err(backend)?,
+        agency: r.try_get("agency").map_err(backend)?,
+        kind: r.try_get("kind").map_err(backend)?,
+        at: r.try_get("at").map_err(backend)?,
+        actor: r.try_get("actor").map_err(backend)?,
+        event: serde_json::from_str(&data).map_err(|e| corrupt("journal event", e))?,
+    })
+}
+
+/// Statistics: three grouped index queries (started in the period; active now; completed in
+/// the period); "early" is a Vietnam (UTC+7) calendar day before the due date's day.
+async fn read_statistics(
+    pool: &PgPool,
+    filter: &StatsFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let scoped = |q: &mut QueryBuilder<'_, Postgres>| {
+        if let Some(agency) = &filter.agency {
+            q.push(" AND agency = ").push_bind(agency.clone());
+        }
+        if let Some(key) = &filter.definition_key {
+            q.push(" AND definition_key = ").push_bind(key.clone());
+        }
+        q.push(" GROUP BY agency, definition_key");
+    };
+    let mut parts = Vec::new();
+
+    let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+        "SELECT agency, definition_key, COUNT(*) AS a, 0::bigint AS b, 0::bigint AS c \
+         FROM instances WHERE started_at >= ",
+    );
+    q.push_bind(filter.from)
+        .push(" AND started_at < ")
+        .push_bind(filter.to);
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, _, _) = stats_part(&r)?;
+        let row = StatsRow {
+            received: a,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+
+    let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+        "SELECT agency, definition_key, COUNT(*) AS a, \
+         SUM(CASE WHEN due_at IS NOT NULL AND due_at < ",
+    );
+    q.push_bind(now).push(
+        " THEN 1 ELSE 0 END)::bigint AS b, 0::bigint AS c FROM instances \
+         WHERE status = 'active'",
+    );
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, b, _) = stats_part(&r)?;
+        let row = StatsRow {
+            in_progress: a,
+            overdue: b,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+
+    let mut q: QueryBuilder<'_, Postgres> = QueryBuilder::new(
+        "SELECT agency, definition_key, \
+         SUM(CASE WHEN due_at IS NULL OR ended_at <= due_at THEN 1 ELSE 0 END)::bigint AS a, \
+         SUM(CASE WHEN due_at IS NOT NULL AND ended_at > due_at THEN 1 ELSE 0 END)::bigint AS b, \
+         SUM(CASE WHEN due_at IS NOT NULL \
+             AND ((ended_at AT TIME ZONE 'UTC') + interval '7 hours')::date \
+               < ((due_at AT TIME ZONE 'UTC') + interval '7 hours')::date \
+             THEN 1 ELSE 0 END)::bigint AS c \
+         FROM instances WHERE status = 'completed' AND ended_at >= ",
+    );
+    q.push_bind(filter.from)
+        .push(" AND ended_at < ")
+        .push_bind(filter.to);
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, b, c) = stats_part(&r)?;
+        let row = StatsRow {
+            done_on_time: a,
+            done_late: b,
+            done_early: c,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+    Ok(super::merge_stats(parts))
+}
+
+type StatsPart = (Option<String>, String, u64, u64, u64);
+
+fn stats_part(r: &PgRow) -> Result<StatsPart, StoreError> {
+    let count = |name: &str| -> Result<u64, StoreError> {
+        let n: Option<i64> = r.try_get(name).map_err(backend)?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    };
+    Ok((
+        r.try_get("agency").map_err(backend)?,
+        r.try_get("definition_key").map_err(backend)?,
+        count("a")?,
+        count("b")?,
+        count("c")?,
+    ))
 }

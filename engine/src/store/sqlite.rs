@@ -20,9 +20,9 @@ use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, IncidentRow, JournalEntry, LockedJob,
-    NewDefinition, Removed, ScheduleRow, ScheduleRun, Store, StoreError, StoredInstance, TaskQuery,
-    TaskRow, TaskSort,
+    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
+    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
+    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
@@ -594,7 +594,8 @@ fn push_commit(
         None => {
             q.push(
                 "INSERT INTO instances (id, definition_key, definition_version, business_key, \
-                 status, version, state, started_at, ended_at, updated_at) VALUES (",
+                 status, version, state, started_at, ended_at, updated_at, due_at, agency) \
+                 VALUES (",
             );
             let mut v = q.separated(", ");
             v.push_bind(id.clone())
@@ -606,8 +607,13 @@ fn push_commit(
                 .push_bind(json)
                 .push_bind(state.started_at)
                 .push_bind(state.ended_at)
-                .push_bind(c.at);
-            q.push(");\n");
+                .push_bind(c.at)
+                .push_bind(state.due_at);
+            q.push(", (SELECT agency FROM definitions WHERE key = ")
+                .push_bind(state.definition.key.clone())
+                .push(" AND version = ")
+                .push_bind(state.definition.version)
+                .push("));\n");
         }
         Some(expected) => {
             q.push("UPDATE instances SET version = CASE WHEN version = ")
@@ -622,6 +628,8 @@ fn push_commit(
                 .push_bind(state.ended_at)
                 .push(", updated_at = ")
                 .push_bind(c.at)
+                .push(", due_at = ")
+                .push_bind(state.due_at)
                 .push(" WHERE id = ")
                 .push_bind(id.clone())
                 .push(";\n");
@@ -719,7 +727,7 @@ impl Store for SqliteStore {
             let version = latest.map(|l| l.version + 1).unwrap_or(1);
             sqlx::query(
                 "INSERT INTO definitions (key, version, name, resource, checksum, xml, \
-                 deployment_id, deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 deployment_id, deployed_at, agency) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&d.key)
             .bind(version)
@@ -729,6 +737,7 @@ impl Store for SqliteStore {
             .bind(&d.xml)
             .bind(&deployment)
             .bind(at)
+            .bind(&d.agency)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
@@ -949,6 +958,28 @@ impl Store for SqliteStore {
         }
         if let Some(assignee) = &query.assignee {
             q.push(" AND t.assignee = ").push_bind(assignee);
+        }
+        if let Some(agency) = &query.agency {
+            q.push(" AND t.agency = ").push_bind(agency);
+        }
+        if let Some(w) = &query.workable_by {
+            // Candidate rows are removed when a task closes, so the JSON columns are read.
+            q.push(" AND (t.assignee = ")
+                .push_bind(&w.user)
+                .push(" OR EXISTS (SELECT 1 FROM json_each(t.candidate_users) u WHERE u.value = ")
+                .push_bind(&w.user)
+                .push(")");
+            if !w.groups.is_empty() {
+                q.push(
+                    " OR EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value IN (",
+                );
+                let mut list = q.separated(", ");
+                for group in &w.groups {
+                    list.push_bind(group);
+                }
+                q.push("))");
+            }
+            q.push(")");
         }
         if let Some(instance) = &query.instance {
             q.push(" AND t.instance_id = ")
@@ -1421,6 +1452,23 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    async fn feed(
+        &self,
+        after: i64,
+        limit: u32,
+        filter: &EventFilter,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        read_feed(self, after, limit, filter).await
+    }
+
+    async fn statistics(
+        &self,
+        filter: &StatsFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<StatsRow>, StoreError> {
+        read_statistics(&self.pool, filter, now).await
+    }
 }
 
 fn due_job(r: &SqliteRow) -> Result<DueJob, StoreError> {
@@ -1451,4 +1499,153 @@ fn schedule_row(r: &SqliteRow) -> Result<ScheduleRow, StoreError> {
         handler: r.try_get("handler").map_err(backend)?,
         next_due: r.try_get("next_due").map_err(backend)?,
     })
+}
+
+// ---- the event feed and statistics -----------------------------------------------------------
+
+/// The feed on SQLite: `feed_seq` is the journal's AUTOINCREMENT id (a generated column). Rows are
+/// written by the one writer connection inside its transaction, so ids grow in commit order,
+/// and a reader's WAL snapshot always holds a prefix of them: no reader can see id N+1 without
+/// N. Nothing needs sequencing afterwards.
+async fn read_feed(
+    store: &SqliteStore,
+    after: i64,
+    limit: u32,
+    filter: &EventFilter,
+) -> Result<Vec<FeedEvent>, StoreError> {
+    if filter.kinds.as_ref().is_some_and(|k| k.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT j.id AS feed_seq, j.instance_id, i.definition_key, i.agency, j.kind, j.at, \
+         j.actor, j.data FROM journal j JOIN instances i ON i.id = j.instance_id WHERE j.id > ",
+    );
+    q.push_bind(after);
+    if let Some(agency) = &filter.agency {
+        q.push(" AND i.agency = ").push_bind(agency.clone());
+    }
+    if let Some(key) = &filter.definition_key {
+        q.push(" AND i.definition_key = ").push_bind(key.clone());
+    }
+    if let Some(kinds) = &filter.kinds {
+        q.push(" AND j.kind IN (");
+        let mut list = q.separated(", ");
+        for kind in kinds {
+            list.push_bind(kind.clone());
+        }
+        q.push(")");
+    }
+    q.push(" ORDER BY j.id LIMIT ")
+        .push_bind(i64::from(limit.clamp(1, 10_000)));
+    let rows = q.build().fetch_all(&store.pool).await.map_err(backend)?;
+    rows.iter().map(feed_event).collect()
+}
+
+fn feed_event(r: &SqliteRow) -> Result<FeedEvent, StoreError> {
+    let instance: String = r.try_get("instance_id").map_err(backend)?;
+    let data: String = r.try_get("data").map_err(backend)?;
+    Ok(FeedEvent {
+        seq: r.try_get("feed_seq").map_err(backend)?,
+        instance: InstanceId::from_uuid(parse_uuid(&instance)?),
+        definition_key: r.try_get("definition_key").map_err(backend)?,
+        agency: r.try_get("agency").map_err(backend)?,
+        kind: r.try_get("kind").map_err(backend)?,
+        at: r.try_get("at").map_err(backend)?,
+        actor: r.try_get("actor").map_err(backend)?,
+        event: serde_json::from_str(&data).map_err(|e| corrupt("journal event", e))?,
+    })
+}
+
+/// Statistics: three grouped index queries (started in the period; active now; completed in
+/// the period). Times are stored as RFC 3339 text in UTC, so they compare as text; "early" is
+/// a Vietnam (UTC+7) calendar day before the due date's day.
+async fn read_statistics(
+    pool: &SqlitePool,
+    filter: &StatsFilter,
+    now: DateTime<Utc>,
+) -> Result<Vec<StatsRow>, StoreError> {
+    let scoped = |q: &mut QueryBuilder<'_, Sqlite>| {
+        if let Some(agency) = &filter.agency {
+            q.push(" AND agency = ").push_bind(agency.clone());
+        }
+        if let Some(key) = &filter.definition_key {
+            q.push(" AND definition_key = ").push_bind(key.clone());
+        }
+        q.push(" GROUP BY agency, definition_key");
+    };
+    let mut parts = Vec::new();
+
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT agency, definition_key, COUNT(*) AS a, 0 AS b, 0 AS c FROM instances \
+         WHERE started_at >= ",
+    );
+    q.push_bind(filter.from)
+        .push(" AND started_at < ")
+        .push_bind(filter.to);
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, _, _) = stats_part(&r)?;
+        let row = StatsRow {
+            received: a,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT agency, definition_key, COUNT(*) AS a, \
+         SUM(CASE WHEN due_at IS NOT NULL AND due_at < ",
+    );
+    q.push_bind(now)
+        .push(" THEN 1 ELSE 0 END) AS b, 0 AS c FROM instances WHERE status = 'active'");
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, b, _) = stats_part(&r)?;
+        let row = StatsRow {
+            in_progress: a,
+            overdue: b,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+
+    let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT agency, definition_key, \
+         SUM(CASE WHEN due_at IS NULL OR ended_at <= due_at THEN 1 ELSE 0 END) AS a, \
+         SUM(CASE WHEN due_at IS NOT NULL AND ended_at > due_at THEN 1 ELSE 0 END) AS b, \
+         SUM(CASE WHEN due_at IS NOT NULL \
+             AND date(ended_at, '+7 hours') < date(due_at, '+7 hours') THEN 1 ELSE 0 END) AS c \
+         FROM instances WHERE status = 'completed' AND ended_at >= ",
+    );
+    q.push_bind(filter.from)
+        .push(" AND ended_at < ")
+        .push_bind(filter.to);
+    scoped(&mut q);
+    for r in q.build().fetch_all(pool).await.map_err(backend)? {
+        let (agency, key, a, b, c) = stats_part(&r)?;
+        let row = StatsRow {
+            done_on_time: a,
+            done_late: b,
+            done_early: c,
+            ..StatsRow::default()
+        };
+        parts.push((agency, key, row));
+    }
+    Ok(super::merge_stats(parts))
+}
+
+type StatsPart = (Option<String>, String, u64, u64, u64);
+
+fn stats_part(r: &SqliteRow) -> Result<StatsPart, StoreError> {
+    let count = |name: &str| -> Result<u64, StoreError> {
+        let n: Option<i64> = r.try_get(name).map_err(backend)?;
+        Ok(n.unwrap_or(0).max(0) as u64)
+    };
+    Ok((
+        r.try_get("agency").map_err(backend)?,
+        r.try_get("definition_key").map_err(backend)?,
+        count("a")?,
+        count("b")?,
+        count("c")?,
+    ))
 }

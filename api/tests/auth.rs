@@ -6,12 +6,12 @@
 //! that does not exist (404, same body) on every task and instance route of another agency's
 //! dossier, and their task list does not show it.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::Server;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::Command;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use motcua_tests::{on_both_databases, Backend, TestDb};
@@ -32,67 +32,6 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// A running `motcua serve`; killed (and reaped) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn start(database: &str, dir: &Path, auth: &[&str]) -> Server {
-        let log = dir.join("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--poll-ms", "100"])
-            .args(auth)
-            .env_remove("MOTCUA_DATABASE_URL")
-            .env_remove("MOTCUA_USER")
-            .env_remove("MOTCUA_LISTEN")
-            .env_remove("MOTCUA_JWT_SECRET_FILE")
-            .env_remove("MOTCUA_JWKS_FILE")
-            .env_remove("MOTCUA_JWT_ISSUER")
-            .env_remove("MOTCUA_JWT_AUDIENCE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).expect("a log file"))
-            .spawn()
-            .expect("the motcua binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).map(|_| line);
-            let _ = tx.send((read, reader));
-        });
-        let Ok((Ok(line), reader)) = rx.recv_timeout(Duration::from_secs(60)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "motcua serve printed no address; its log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Server {
-            child,
-            base,
-            _stdout: reader,
-        }
-    }
-}
-
 struct Api {
     http: reqwest::Client,
     base: String,
@@ -202,7 +141,7 @@ async fn two_agencies(backend: Backend) {
     std::fs::write(&secret_file, format!("{SECRET}\n")).expect("write the secret");
     let server = Server::start(
         db.url(),
-        dir.path(),
+        &dir.path().join("server.log"),
         &[
             "--jwt-secret-file",
             secret_file.to_str().expect("a UTF-8 path"),
@@ -590,7 +529,7 @@ async fn jwks_keys(backend: Backend) {
     let jwks = fixture("jwks.json");
     let server = Server::start(
         db.url(),
-        dir.path(),
+        &dir.path().join("server.log"),
         &[
             "--jwks-file",
             jwks.to_str().expect("a UTF-8 path"),

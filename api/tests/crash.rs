@@ -17,13 +17,13 @@
 //! The full run needs PostgreSQL (`MOTCUA_TEST_DATABASE_URL`; without it the run reports
 //! `SKIPPED crash_under_load on postgres`). A smaller run puts both nodes on one SQLite file.
 
+mod common;
+
+use common::Server;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use motcua_engine::{Event, InstanceId, InstanceStatus};
@@ -58,81 +58,6 @@ const MAX_ATTEMPTS: u32 = 400;
 /// fetch-and-lock but before answering it, nobody knows the job is locked, and it must become
 /// fetchable again soon (the lock expires; no job is lost).
 const LOCK_SECONDS: u32 = 3;
-
-/// A running `motcua serve`; killed (SIGKILL) and reaped when dropped: no process outlives the
-/// test, and none is left a zombie.
-struct Node {
-    child: Child,
-    base: String,
-    /// Kept open so that the node's standard output never becomes a broken pipe.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Node {
-    /// Starts `motcua serve --no-worker` on `database`, its log in `log`, and waits for its
-    /// address. Blocking.
-    fn start(database: &str, log: &Path) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
-            .arg("--no-worker")
-            .env_remove("MOTCUA_DATABASE_URL")
-            .env_remove("MOTCUA_USER")
-            .env_remove("MOTCUA_LISTEN")
-            .env("MOTCUA_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(log).expect("a log file"))
-            .spawn()
-            .expect("the motcua binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).map(|_| line);
-            let _ = tx.send((read, reader));
-        });
-        let (line, reader) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok((Ok(line), reader)) => (line, reader),
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "motcua serve printed no address ({:?}); its log:\n{}",
-                    other.map(|(l, _)| l),
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-        };
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        Node {
-            child,
-            base,
-            _stdout: reader,
-        }
-    }
-
-    /// SIGKILL (what `Child::kill` sends on Unix), then reap.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL the node");
-        let status = self.child.wait().expect("reap the node");
-        assert!(!status.success(), "a killed node does not exit cleanly");
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// What the run counts.
 #[derive(Default)]
@@ -518,9 +443,9 @@ async fn crash_under_load(backend: Backend, clients: usize, per_client: usize, w
     let url = db.url().to_owned();
     let log = |name: &str| dir.path().join(format!("{name}.log"));
 
-    // Node B first: it migrates the fresh database alone; then node A.
-    let mut nodes = vec![None, Some(Node::start(&url, &log("b")))];
-    nodes[0] = Some(Node::start(&url, &log("a")));
+    // Server B first: it migrates the fresh database alone; then node A.
+    let mut nodes = vec![None, Some(Server::start(&url, &log("b"), &["--no-worker"]))];
+    nodes[0] = Some(Server::start(&url, &log("a"), &["--no-worker"]));
     let addrs: Vec<String> = nodes.iter().flatten().map(|n| n.base.clone()).collect();
     let cluster = Cluster {
         http: reqwest::Client::builder()
@@ -567,7 +492,7 @@ async fn crash_under_load(backend: Backend, clients: usize, per_client: usize, w
     cluster.stats.killed.store(true, Ordering::SeqCst);
     nodes[0].take().expect("node A").kill();
     let killed_at = Instant::now();
-    // Node A stays down until at least one command has been sent again (to node B) for want of
+    // Server A stays down until at least one command has been sent again (to node B) for want of
     // an answer: the outage is felt even if no command happened to be in flight at the kill.
     while cluster.stats.commands_retried.load(Ordering::SeqCst) == 0 {
         assert!(
@@ -579,7 +504,7 @@ async fn crash_under_load(backend: Backend, clients: usize, per_client: usize, w
     let restart = {
         let url = url.clone();
         let log = log("a2");
-        tokio::task::spawn_blocking(move || Node::start(&url, &log))
+        tokio::task::spawn_blocking(move || Server::start(&url, &log, &["--no-worker"]))
     };
     let node = join(restart).await;
     let down_for = killed_at.elapsed();

@@ -3,12 +3,11 @@
 //! follows `/events/stream`, disconnects, resumes with `Last-Event-ID` and checks that every
 //! event arrives exactly once; checks the shapes of `/statistics` and `/metrics`.
 
+mod common;
+
+use common::Server;
+
 use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use motcua_tests::{on_both_databases, Backend, TestDb};
@@ -26,75 +25,6 @@ const PROCESS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />
   </bpmn:process>
 </bpmn:definitions>"#;
-
-/// A running `motcua serve`; killed (and reaped) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Server {
-    fn start(database: &str, dir: &Path) -> Server {
-        let log = dir.join("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
-            .env_remove("MOTCUA_DATABASE_URL")
-            .env_remove("MOTCUA_USER")
-            .env_remove("MOTCUA_LISTEN")
-            .env("MOTCUA_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).expect("a log file"))
-            .spawn()
-            .expect("the motcua binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).map(|_| line);
-            let _ = tx.send((read, reader));
-        });
-        let (line, reader) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok((Ok(line), reader)) => (line, reader),
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "motcua serve printed no address ({:?}); its log:\n{}",
-                    other.map(|(l, _)| l),
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-        };
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Server {
-            child,
-            base,
-            log,
-            _stdout: reader,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 async fn get_json(http: &reqwest::Client, url: String) -> Value {
     let response = http.get(&url).send().await.expect("the server answers");
@@ -157,7 +87,7 @@ async fn feed_stream_and_statistics_over_http(backend: Backend) {
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let server = Server::start(db.url(), dir.path());
+    let server = Server::start(db.url(), &dir.path().join("server.log"), &[]);
     let base = server.base.clone();
     let http = reqwest::Client::new();
 

@@ -4,12 +4,9 @@
 //! `listening on http://ADDR`, drives the procedure over real HTTP, and stops the server with
 //! SIGTERM, expecting a clean exit.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::Server;
 
 use motcua_tests::{on_both_databases, Backend, TestDb};
 use reqwest::{Method, StatusCode};
@@ -32,101 +29,6 @@ const BAD_BPMN: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>
 "#;
-
-/// A running `motcua serve`; killed (and reaped) when dropped, so no test leaves a process.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    /// Kept open so that the server's standard output never becomes a broken pipe.
-    _stdout: BufReader<ChildStdout>,
-}
-
-impl Server {
-    /// Starts `motcua serve` on `database`, its log in `dir`, and waits for its address.
-    fn start(database: &str, dir: &Path) -> Server {
-        let log = dir.join("server.log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--poll-ms", "100"])
-            .env_remove("MOTCUA_DATABASE_URL")
-            .env_remove("MOTCUA_USER")
-            .env_remove("MOTCUA_LISTEN")
-            .env("MOTCUA_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).expect("a log file"))
-            .spawn()
-            .expect("the motcua binary starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let read = reader.read_line(&mut line).map(|_| line);
-            let _ = tx.send((read, reader));
-        });
-        let (line, reader) = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok((Ok(line), reader)) => (line, reader),
-            other => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "motcua serve printed no address ({:?}); its log:\n{}",
-                    other.map(|(l, _)| l),
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                );
-            }
-        };
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-        Server {
-            child,
-            base,
-            log,
-            _stdout: reader,
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit (graceful shutdown).
-    async fn terminate(mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "kill -TERM {pid}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "motcua serve did not stop within 30 s of SIGTERM; its log:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// One answer: status, content type and the body (JSON, or the text as a JSON string).
 #[derive(Debug)]
@@ -273,7 +175,11 @@ async fn procedure_over_http(backend: Backend) {
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let server = Server::start(db.url(), dir.path());
+    let server = Server::start(
+        db.url(),
+        &dir.path().join("server.log"),
+        &["--poll-ms", "100"],
+    );
     let api = Api {
         http: reqwest::Client::new(),
         base: server.base.clone(),
@@ -555,7 +461,11 @@ async fn external_worker_over_http(backend: Backend) {
         return;
     };
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let server = Server::start(db.url(), dir.path());
+    let server = Server::start(
+        db.url(),
+        &dir.path().join("server.log"),
+        &["--poll-ms", "100"],
+    );
     let api = Api {
         http: reqwest::Client::new(),
         base: server.base.clone(),

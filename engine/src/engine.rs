@@ -125,6 +125,11 @@ fn fingerprint(value: &Value) -> String {
     hex(&digest)
 }
 
+/// What identifies a command on an instance for its idempotency fingerprint.
+fn execute_print(instance: InstanceId, command: &Command) -> Value {
+    json!({ "op": "execute", "instance": instance, "command": command })
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -382,7 +387,7 @@ impl<S: Store> Engine<S> {
         let print = options
             .idempotency_key
             .as_ref()
-            .map(|_| json!({ "op": "execute", "instance": instance, "command": command }));
+            .map(|_| execute_print(instance, &command));
         if let Some(previous) = self.replay_answer(&options, &print).await? {
             return Ok(previous);
         }
@@ -541,17 +546,13 @@ impl<S: Store> Engine<S> {
         variables: Map<String, Value>,
         options: CommandOptions,
     ) -> Result<Outcome, EngineError> {
-        let command = Command::CompleteJob { job, variables };
-        let instance = match self.locked_job_instance(job, worker).await {
-            Ok(instance) => instance,
-            Err(e) => {
-                return self
-                    .job_retry_answer(job, &command, &options)
-                    .await?
-                    .ok_or(e)
-            }
-        };
-        self.execute(instance, command, options).await
+        self.execute_job_command(
+            job,
+            worker,
+            Command::CompleteJob { job, variables },
+            options,
+        )
+        .await
     }
 
     /// An external worker reports a failure of a job it holds.
@@ -568,21 +569,30 @@ impl<S: Store> Engine<S> {
             error: error.to_owned(),
             retries,
         };
-        let instance = match self.locked_job_instance(job, worker).await {
-            Ok(instance) => instance,
-            Err(e) => {
-                return self
-                    .job_retry_answer(job, &command, &options)
-                    .await?
-                    .ok_or(e)
-            }
-        };
-        self.execute(instance, command, options).await
+        self.execute_job_command(job, worker, command, options)
+            .await
     }
 
-    /// A job command refused because the worker no longer holds the job may be the retry of
-    /// one that committed (its answer was lost) and closed the job: under the same idempotency
-    /// key, the first answer, as [`Engine::execute`] would give it.
+    /// Runs a worker's command on the job it holds. A refusal because the worker no longer
+    /// holds the job may be the retry of a command that committed (its answer was lost) and
+    /// closed the job: under the same idempotency key, the first answer is returned.
+    async fn execute_job_command(
+        &self,
+        job: JobId,
+        worker: &str,
+        command: Command,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        match self.locked_job_instance(job, worker).await {
+            Ok(instance) => self.execute(instance, command, options).await,
+            Err(e) => self
+                .job_retry_answer(job, &command, &options)
+                .await?
+                .ok_or(e),
+        }
+    }
+
+    /// The first answer to a keyed job command, as [`Engine::execute`] recorded it.
     async fn job_retry_answer(
         &self,
         job: JobId,
@@ -595,8 +605,8 @@ impl<S: Store> Engine<S> {
         let Some((instance, _)) = self.store.job_instance(job, self.clock.now()).await? else {
             return Ok(None);
         };
-        let print = Some(json!({ "op": "execute", "instance": instance, "command": command }));
-        self.replay_answer(options, &print).await
+        self.replay_answer(options, &Some(execute_print(instance, command)))
+            .await
     }
 
     // ---- queries --------------------------------------------------------------------------

@@ -165,6 +165,8 @@ pub enum Cmd {
         /// How often to look for due jobs, in milliseconds.
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
     },
     /// Serve the HTTP API (JSON; errors as problem+json), with the job executor beside it.
     Serve {
@@ -180,6 +182,8 @@ pub enum Cmd {
         /// How often the job executor looks for due jobs, in milliseconds.
         #[arg(long, default_value_t = 500)]
         poll_ms: u64,
+        #[command(flatten)]
+        webhooks: WebhookArgs,
         /// Require HS256 bearer tokens signed with the secret in this file (at least 32 bytes).
         /// Without this or --jwks-file the server runs in open development mode.
         #[arg(long, env = "MOTCUA_JWT_SECRET_FILE", conflicts_with = "jwks_file")]
@@ -299,4 +303,27 @@ pub enum CronCmd {
         /// Name.
         name: String,
     },
+}
+
+/// The back-off of failing outbound webhook deliveries (run by the job executor).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WebhookArgs {
+    /// Wait after a webhook receiver's first failure, in milliseconds; it doubles with each
+    /// further failure.
+    #[arg(long, env = "MOTCUA_WEBHOOK_RETRY_BASE_MS", default_value_t = 1_000)]
+    pub webhook_retry_base_ms: u64,
+    /// The longest wait between two attempts at a failing webhook receiver, in milliseconds
+    /// (it is retried at this interval until it answers; no event is dropped).
+    #[arg(long, env = "MOTCUA_WEBHOOK_RETRY_MAX_MS", default_value_t = 300_000)]
+    pub webhook_retry_max_ms: u64,
+}
+
+impl WebhookArgs {
+    /// The engine's setting.
+    pub fn retry(&self) -> motcua_engine::WebhookRetry {
+        motcua_engine::WebhookRetry {
+            base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+            max: std::time::Duration::from_millis(self.webhook_retry_max_ms.max(1)),
+        }
+    }
 }

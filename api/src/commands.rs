@@ -360,8 +360,13 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Jobs(jobs) => run_jobs(g, jobs).await,
-        Cmd::Worker { once, id, poll_ms } => {
-            let engine = open(g).await?;
+        Cmd::Worker {
+            once,
+            id,
+            poll_ms,
+            webhooks,
+        } => {
+            let engine = open(g).await?.with_webhook_retry(webhooks.retry());
             let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
@@ -371,6 +376,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             worker: _,
             no_worker,
             poll_ms,
+            webhooks,
             jwt_secret_file,
             jwks_file,
             jwt_issuer,
@@ -382,7 +388,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 issuer: jwt_issuer,
                 audience: jwt_audience,
             };
-            let engine = open(g).await?;
+            let engine = open(g).await?.with_webhook_retry(webhooks.retry());
             let worker = (!no_worker).then(|| crate::http::WorkerConfig {
                 id: format!("motcua-serve-{}", std::process::id()),
                 poll_ms,

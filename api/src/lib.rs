@@ -13,4 +13,5 @@ pub mod demo;
 pub mod http;
 pub mod output;
 pub mod token;
+pub mod webhook_delivery;
 pub mod worker;

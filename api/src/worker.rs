@@ -50,11 +50,17 @@ pub async fn run(
     }
 }
 
-/// One pass: every due job, then every due schedule. Returns the jobs' report and the number of
-/// schedule runs.
+/// One pass: every due job, every due schedule, then every due webhook subscription (a
+/// failed delivery pass is logged, not returned: it must not stop jobs). Returns the jobs'
+/// report and the number of schedule runs.
 async fn pass(engine: &Engine<AnyStore>, id: &str) -> Result<(JobRunReport, usize)> {
     let report = engine.run_all_due_jobs(id).await?;
     let runs = engine.run_due_schedules(id).await?;
+    match crate::webhook_delivery::deliver(engine, id).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(delivered = n, "webhook events delivered"),
+        Err(e) => tracing::error!(error = format!("{e:#}"), "webhook delivery pass failed"),
+    }
     Ok((report, runs.len()))
 }
 

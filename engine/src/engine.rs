@@ -118,6 +118,7 @@ pub struct Engine<S: Store> {
     pub(crate) handlers: RwLock<HashMap<String, Arc<dyn JobHandler>>>,
     pub(crate) schedule_handlers: RwLock<HashMap<String, Arc<dyn ScheduleHandler>>>,
     pub(crate) counters: crate::feed::Counters,
+    pub(crate) webhook_retry: crate::webhooks::WebhookRetry,
 }
 
 fn fingerprint(value: &Value) -> String {
@@ -149,6 +150,7 @@ impl<S: Store> Engine<S> {
             handlers: RwLock::new(HashMap::new()),
             schedule_handlers: RwLock::new(HashMap::new()),
             counters: crate::feed::Counters::default(),
+            webhook_retry: crate::webhooks::WebhookRetry::default(),
         }
     }
 

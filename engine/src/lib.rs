@@ -20,6 +20,7 @@ pub mod replay;
 pub mod state;
 pub mod step;
 pub mod store;
+pub mod webhooks;
 
 pub use calendar::WorkCalendar;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -35,3 +36,5 @@ pub use store::postgres::{PostgresConfig, PostgresStore};
 pub use store::sqlite::{Durability, SqliteConfig, SqliteStore};
 pub use store::{EventFilter, FeedEvent, StatsFilter, StatsRow};
 pub use store::{Store, StoreError, TaskQuery, Workable};
+pub use store::{WebhookProgress, WebhookRow};
+pub use webhooks::{NewWebhook, WebhookRetry};

@@ -46,8 +46,9 @@ use serde::{Deserialize, Serialize};
 use super::error::ApiError;
 use super::state::AppState;
 
-/// Routes that need no token (load balancers, orchestrators and Prometheus probe them).
-pub const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+/// Routes that need no token (load balancers, orchestrators and Prometheus probe them; the API's
+/// own description is public).
+pub const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"];
 
 /// How far a token's `exp` may be in the past (clock skew between the issuer and us).
 pub const LEEWAY_SECONDS: u64 = 30;
@@ -132,6 +133,8 @@ pub enum Action {
     ReadEvents,
     /// Statistics.
     ReadStatistics,
+    /// `/webhooks`: subscribe, list and unsubscribe outbound webhooks.
+    ManageWebhooks,
 }
 
 /// The role table: whether `role` may do `action` at all. Rows are then restricted by agency
@@ -155,7 +158,10 @@ pub fn allows(role: Role, action: Action) -> bool {
             Auditor,
             ReadInstance | ReadJournal | ReadTasks | ReadIncidents | ReadEvents | ReadStatistics,
         ) => true,
-        (Integrator, StartInstance | ReadInstance | ReadEvents | ReadStatistics) => true,
+        (
+            Integrator,
+            StartInstance | ReadInstance | ReadEvents | ReadStatistics | ManageWebhooks,
+        ) => true,
         (Worker, ExternalTasks) => true,
         _ => false,
     }

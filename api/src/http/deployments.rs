@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::auth::Action;
 use super::error::ApiResult;
 use super::extract::{Caller, Json, Path, Query};
+use super::openapi::{DefinitionDto, DeploymentDto, Problem};
 use super::state::AppState;
 use crate::output::definition_json;
 
@@ -26,28 +27,52 @@ pub fn router() -> Router<AppState> {
         .route("/definitions/{key}/xml", get(xml))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeployRequest {
     name: Option<String>,
     files: Vec<DeployFileBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeployFileBody {
     name: String,
     xml: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct VersionQuery {
+    /// The version (default: the latest).
     version: Option<i32>,
 }
 
 /// 201 with the definitions when something new was stored; 200 when every file was already
 /// the latest version of its process.
+#[utoipa::path(
+    post,
+    path = "/deployments",
+    tag = "deployments",
+    operation_id = "deploy",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = DeployRequest,
+    responses(
+        (status = 201, description = "Something new was stored", body = DeploymentDto),
+        (status = 200, description = "Every file was already the latest version of its process", body = DeploymentDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`deploy-refused`: a BPMN file was refused; `errors` lists every problem", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn deploy(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +112,20 @@ async fn deploy(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/definitions",
+    tag = "deployments",
+    operation_id = "listDefinitions",
+    responses(
+        (status = 200, description = "Every definition version", body = Vec<DefinitionDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad header)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Value>> {
     caller.require(Action::ReadDefinitions)?;
     let defs = state.engine.definitions().await?;
@@ -95,6 +134,25 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/definitions/{key}",
+    tag = "deployments",
+    operation_id = "getDefinition",
+    params(
+        ("key" = String, Path, description = "The process id"),
+        VersionQuery,
+    ),
+    responses(
+        (status = 200, description = "The version asked for, else the latest", body = DefinitionDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,6 +164,25 @@ async fn one(
     Ok(axum::Json(definition_json(&record)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/definitions/{key}/xml",
+    tag = "deployments",
+    operation_id = "getDefinitionXml",
+    params(
+        ("key" = String, Path, description = "The process id"),
+        VersionQuery,
+    ),
+    responses(
+        (status = 200, description = "The BPMN XML", body = String, content_type = "application/xml"),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn xml(
     State(state): State<AppState>,
     caller: Caller,

@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, Query};
+use super::openapi::{EventPageDto, Problem};
 use super::state::AppState;
 
 /// How often an idle stream asks the engine for new events.
@@ -43,13 +44,19 @@ pub fn router() -> Router<AppState> {
         .route("/events/stream", get(stream_events))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FeedParams {
+    /// Events after this feed number (default 0: from the beginning).
     after: Option<i64>,
+    /// At most this many events (default 100).
     limit: Option<u32>,
+    /// Only events of this agency.
     agency: Option<String>,
+    /// Only events of this process (definition key).
     procedure: Option<String>,
+    /// Only these event kinds, comma-separated.
     kinds: Option<String>,
 }
 
@@ -92,6 +99,23 @@ pub fn feed_event_json(e: &FeedEvent) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    operation_id = "listEvents",
+    params(
+        FeedParams,
+    ),
+    responses(
+        (status = 200, description = "A page of events after `after`, oldest first", body = EventPageDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,6 +163,23 @@ struct Cursor {
     ready: VecDeque<FeedEvent>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/stream",
+    tag = "events",
+    operation_id = "streamEvents",
+    params(
+        FeedParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event number (sent by a reconnecting EventSource); wins over `after`"),
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events: `id` is the feed number, `event` the kind, `data` a FeedEventDto as JSON", body = String, content_type = "text/event-stream"),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn stream_events(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, Json, Path};
+use super::openapi::{FetchedJobDto, OutcomeDto, Problem};
 use super::state::AppState;
 use crate::output::{fetched_job_json, outcome_json};
 
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/external-tasks/{id}/failure", post(failure))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FetchRequest {
     worker_id: String,
@@ -36,7 +37,7 @@ struct FetchRequest {
     lock_seconds: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CompleteRequest {
     worker_id: String,
@@ -44,7 +45,7 @@ struct CompleteRequest {
     variables: Map<String, Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct FailureRequest {
     worker_id: String,
@@ -52,6 +53,25 @@ struct FailureRequest {
     retries: Option<u32>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/external-tasks/fetch-and-lock",
+    tag = "external-tasks",
+    operation_id = "fetchAndLock",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = FetchRequest,
+    responses(
+        (status = 200, description = "The jobs now locked for this worker (maybe none)", body = Vec<FetchedJobDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn fetch_and_lock(
     State(state): State<AppState>,
     caller: Caller,
@@ -89,6 +109,29 @@ async fn fetch_and_lock(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/external-tasks/{id}/complete",
+    tag = "external-tasks",
+    operation_id = "completeExternalTask",
+    params(
+        ("id" = String, Path, description = "The job's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = CompleteRequest,
+    responses(
+        (status = 200, description = "Completed: where the instance stands now", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,6 +151,29 @@ async fn complete(
     Ok(axum::Json(outcome_json(&outcome)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/external-tasks/{id}/failure",
+    tag = "external-tasks",
+    operation_id = "failExternalTask",
+    params(
+        ("id" = String, Path, description = "The job's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = FailureRequest,
+    responses(
+        (status = 200, description = "Recorded: retried later, or an incident at zero retries", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn failure(
     State(state): State<AppState>,
     caller: Caller,

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, Json, OptionalJson, Path};
+use super::openapi::{InstanceDto, JournalEntryDto, OutcomeDto, Problem};
 use super::state::AppState;
 use crate::output::{instance_json, journal_json, outcome_json};
 
@@ -28,7 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/process-instances/{id}/cancel", post(cancel))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StartRequest {
     key: String,
@@ -38,12 +39,34 @@ struct StartRequest {
     variables: Map<String, Value>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CancelRequest {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/process-instances",
+    tag = "process-instances",
+    operation_id = "startInstance",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = StartRequest,
+    responses(
+        (status = 201, description = "Started: where the new instance stands", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn start(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +110,24 @@ async fn visible_instance(
     Ok((s, agency))
 }
 
+#[utoipa::path(
+    get,
+    path = "/process-instances/{id}",
+    tag = "process-instances",
+    operation_id = "getInstance",
+    params(
+        ("id" = String, Path, description = "The instance's id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The instance's state", body = InstanceDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +138,24 @@ async fn one(
     Ok(axum::Json(instance_json(&s)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/process-instances/{id}/journal",
+    tag = "process-instances",
+    operation_id = "getJournal",
+    params(
+        ("id" = String, Path, description = "The instance's id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The instance's journal, oldest first", body = Vec<JournalEntryDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn journal(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,6 +170,29 @@ async fn journal(
     )))
 }
 
+#[utoipa::path(
+    post,
+    path = "/process-instances/{id}/cancel",
+    tag = "process-instances",
+    operation_id = "cancelInstance",
+    params(
+        ("id" = String, Path, description = "The instance's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = Option<CancelRequest>,
+    responses(
+        (status = 200, description = "Cancelled", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,

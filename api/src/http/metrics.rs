@@ -28,6 +28,7 @@ use chrono::Duration;
 use motcua_engine::StatsFilter;
 
 use super::error::ApiResult;
+use super::openapi::Problem;
 use super::state::AppState;
 
 /// The latency buckets, in seconds.
@@ -138,6 +139,16 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let engine = &state.engine;
     let mut out = String::new();

@@ -2,12 +2,14 @@
 //! and civil servants' front ends. `motcua serve` runs it with [`serve`].
 //!
 //! [`app`] merges one router per resource (`deployments`, `instances`, `tasks`,
-//! `external_tasks`, `incidents`, `health`); handlers are thin: extract, call the engine, turn
-//! the answer into JSON with the same functions as the CLI's `--json` (`crate::output`).
+//! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, and `openapi`: the
+//! OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`); handlers are thin:
+//! extract, call the engine, turn the answer into JSON with the same functions as the CLI's
+//! `--json` (`crate::output`).
 //! Every failure is an [`ApiError`], answered as RFC 9457 problem+json with a stable `code`;
 //! every extractor rejects with one too (`extract`), so no client sees axum's plain-text errors.
 //!
-//! With a key configured every route but `/healthz` and `/readyz` needs a bearer token (`auth`:
+//! With a key configured every route but `auth::PUBLIC_PATHS` needs a bearer token (`auth`:
 //! JWT, role table, agency scope); without one the server runs in open development mode and the
 //! `X-Motcua-User` header names the actor. An `Idempotency-Key` header on a command makes a
 //! retry return the first answer. This module knows the engine facade only: no SQL, no store backend.
@@ -22,9 +24,11 @@ pub mod health;
 pub mod incidents;
 pub mod instances;
 pub mod metrics;
+pub mod openapi;
 pub mod state;
 pub mod stats;
 pub mod tasks;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -62,6 +66,8 @@ pub fn app(state: AppState) -> Router {
         .merge(events::router())
         .merge(stats::router())
         .merge(metrics::router())
+        .merge(openapi::router())
+        .merge(webhooks::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

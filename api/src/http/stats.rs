@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, Query};
+use super::openapi::{Problem, StatsDto};
 use super::state::AppState;
 
 /// The routes of this resource.
@@ -21,12 +22,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/statistics", get(statistics))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct StatsParams {
+    /// The period's start: RFC 3339, or a date (midnight in Vietnam). Default: 30 days before `to`.
     from: Option<String>,
+    /// The period's end: RFC 3339, or a date. Default: now.
     to: Option<String>,
+    /// Only this agency.
     agency: Option<String>,
+    /// Only this procedure (definition key).
     procedure: Option<String>,
 }
 
@@ -103,6 +109,23 @@ pub fn stats_json(s: &Stats) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/statistics",
+    tag = "statistics",
+    operation_id = "statistics",
+    params(
+        StatsParams,
+    ),
+    responses(
+        (status = 200, description = "The figures for the period", body = StatsDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn statistics(
     State(state): State<AppState>,
     caller: Caller,

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
 use super::extract::{id, Caller, OptionalJson, Path, Query};
+use super::openapi::{OutcomeDto, Problem, TaskDto};
 use super::state::AppState;
 use crate::output::{outcome_json, task_json};
 
@@ -31,30 +32,38 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `GET /tasks` parameters; the same names as the CLI's `motcua tasks` options.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Tasks a candidate group may claim.
     group: Option<String>,
+    /// Tasks claimed by this user.
     assignee: Option<String>,
+    /// Tasks of this instance (a UUID).
     instance: Option<String>,
     /// Include completed and cancelled tasks.
     #[serde(default)]
     all: bool,
+    /// Only overdue tasks (true) or only tasks not overdue (false).
     overdue: Option<bool>,
     /// RFC 3339, or `YYYY-MM-DD` / `YYYY-MM-DDTHH:MM` in Vietnam time.
     due_before: Option<String>,
+    /// `created` (the default) or `due`.
     sort: Option<String>,
+    /// At most this many tasks, 1 to 1000 (default 50).
     limit: Option<u32>,
+    /// Skip this many tasks first (default 0).
     offset: Option<u32>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClaimRequest {
     user: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CompleteRequest {
     #[serde(default)]
@@ -140,6 +149,23 @@ async fn workable_task(state: &AppState, caller: &Caller, task: TaskId) -> ApiRe
     Ok(row)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = "tasks",
+    operation_id = "listTasks",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "The tasks the caller may see, by the filters", body = Vec<TaskDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -154,6 +180,24 @@ async fn list(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    operation_id = "getTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "The task", body = TaskDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn one(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +209,29 @@ async fn one(
 }
 
 /// Claims for the body's `user`, else for the acting user. A servant claims for themselves.
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/claim",
+    tag = "tasks",
+    operation_id = "claimTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = Option<ClaimRequest>,
+    responses(
+        (status = 200, description = "Claimed", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn claim(
     State(state): State<AppState>,
     caller: Caller,
@@ -192,6 +259,28 @@ async fn claim(
     Ok(axum::Json(outcome_json(&outcome)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/unclaim",
+    tag = "tasks",
+    operation_id = "unclaimTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    responses(
+        (status = 200, description = "Unclaimed", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn unclaim(
     State(state): State<AppState>,
     caller: Caller,
@@ -205,6 +294,29 @@ async fn unclaim(
 
 /// Completes as the acting user (the token's `sub`, or the `X-Motcua-User` header), else as
 /// the body's `user` (open development mode only: with tokens the user is always set).
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/complete",
+    tag = "tasks",
+    operation_id = "completeTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = Option<CompleteRequest>,
+    responses(
+        (status = 200, description = "Completed: where the instance stands now", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
 async fn complete(
     State(state): State<AppState>,
     caller: Caller,

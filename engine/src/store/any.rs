@@ -10,7 +10,7 @@ use super::sqlite::{Durability, SqliteConfig, SqliteStore};
 use super::{
     Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
     LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow,
+    StoreError, StoredInstance, TaskQuery, TaskRow, WebhookProgress, WebhookRow,
 };
 use crate::ids::{InstanceId, JobId, TaskId};
 
@@ -265,5 +265,36 @@ impl Store for AnyStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<StatsRow>, StoreError> {
         delegate!(self, s => s.statistics(filter, now))
+    }
+
+    async fn put_webhook(&self, row: &WebhookRow) -> Result<(), StoreError> {
+        delegate!(self, s => s.put_webhook(row))
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError> {
+        delegate!(self, s => s.webhooks())
+    }
+
+    async fn remove_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        delegate!(self, s => s.remove_webhook(id))
+    }
+
+    async fn claim_due_webhooks(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        delegate!(self, s => s.claim_due_webhooks(worker, max, now, until))
+    }
+
+    async fn record_webhook(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_webhook(id, worker, progress))
     }
 }

@@ -351,6 +351,46 @@ pub struct FeedEvent {
     pub event: Value,
 }
 
+/// An outbound webhook subscription with its delivery state (see `crate::webhooks`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRow {
+    /// Its id (a UUID, text).
+    pub id: String,
+    /// Where events are posted (`http://...`).
+    pub url: String,
+    /// The HMAC-SHA256 key the bodies are signed with.
+    pub secret: String,
+    /// Only events of these kinds (`None`: all).
+    pub kinds: Option<Vec<String>>,
+    /// Only events of this agency's instances.
+    pub agency: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// The last feed number the receiver acknowledged (a 2xx).
+    pub cursor: i64,
+    /// Failed attempts in a row (0: healthy).
+    pub attempts: u32,
+    /// When delivery is tried next.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure, while failing.
+    pub last_error: Option<String>,
+}
+
+/// What a delivery loop writes back for a subscription it leased.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookProgress {
+    /// The last feed number acknowledged.
+    pub cursor: i64,
+    /// Failed attempts in a row.
+    pub attempts: u32,
+    /// When to try next.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Whether to give the lease back (false: keep delivering under it).
+    pub release: bool,
+}
+
 /// Which instances statistics count.
 #[derive(Debug, Clone)]
 pub struct StatsFilter {
@@ -619,4 +659,33 @@ pub trait Store: Send + Sync + 'static {
         filter: &StatsFilter,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<StatsRow>, StoreError>> + Send;
+
+    /// Adds a webhook subscription. With `row.cursor` negative the cursor starts at the feed's
+    /// current end (only events after now are delivered).
+    fn put_webhook(&self, row: &WebhookRow) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The active webhook subscriptions, oldest first.
+    fn webhooks(&self) -> impl Future<Output = Result<Vec<WebhookRow>, StoreError>> + Send;
+
+    /// Deactivates a subscription; false when there was no active one.
+    fn remove_webhook(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Leases up to `max` active subscriptions due at `now` (not leased, or lease expired)
+    /// until `until`.
+    fn claim_due_webhooks(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<WebhookRow>, StoreError>> + Send;
+
+    /// Writes a leased subscription's progress; false (and nothing written) when `worker` no
+    /// longer holds its lease.
+    fn record_webhook(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &WebhookProgress,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

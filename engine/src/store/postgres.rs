@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::{
     Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
     LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort,
+    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort, WebhookProgress, WebhookRow,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
@@ -1321,6 +1321,104 @@ impl Store for PostgresStore {
     ) -> Result<Vec<StatsRow>, StoreError> {
         read_statistics(&self.pool, filter, now).await
     }
+
+    async fn put_webhook(&self, row: &WebhookRow) -> Result<(), StoreError> {
+        let kinds = row
+            .kinds
+            .as_ref()
+            .map(|k| serde_json::to_string(k).map_err(|e| corrupt("webhook kinds", e)))
+            .transpose()?;
+        sqlx::query(
+            "INSERT INTO webhook_subscriptions (id, url, secret, kinds, agency, created_at, cursor, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 < 0 THEN COALESCE((SELECT MAX(feed_seq) FROM journal), 0) ELSE $8 END, 0, $9) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&row.id)
+        .bind(&row.url)
+        .bind(&row.secret)
+        .bind(kinds)
+        .bind(&row.agency)
+        .bind(row.created_at)
+        .bind(row.cursor)
+        .bind(row.cursor)
+        .bind(row.next_attempt_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, url, secret, kinds, agency, created_at, cursor, attempts, next_attempt_at, last_error FROM webhook_subscriptions WHERE active = true ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(webhook_row).collect()
+    }
+
+    async fn remove_webhook(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_subscriptions SET active = false, lock_owner = NULL, lock_expires_at = NULL WHERE id = $1 AND active = true",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn claim_due_webhooks(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE webhook_subscriptions SET lock_owner = $1, lock_expires_at = $2 WHERE id IN ( SELECT id FROM webhook_subscriptions WHERE active = true AND next_attempt_at <= $3 AND (lock_expires_at IS NULL OR lock_expires_at <= $4) ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING id, url, secret, kinds, agency, created_at, cursor, attempts, next_attempt_at, last_error",
+        )
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(now)
+        .bind(max.clamp(1, 1000) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out = rows
+            .iter()
+            .map(webhook_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| {
+            a.next_attempt_at
+                .cmp(&b.next_attempt_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
+    async fn record_webhook(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &WebhookProgress,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_subscriptions SET cursor = $1, attempts = $2, next_attempt_at = $3, last_error = $4, lock_owner = CASE WHEN $5 THEN NULL ELSE lock_owner END, lock_expires_at = CASE WHEN $6 THEN NULL ELSE lock_expires_at END WHERE id = $7 AND lock_owner = $8 AND active = true",
+        )
+        .bind(progress.cursor)
+        .bind(i64::from(progress.attempts))
+        .bind(progress.next_attempt_at)
+        .bind(&progress.last_error)
+        .bind(progress.release)
+        .bind(progress.release)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
 // ---- the event feed and statistics -----------------------------------------------------------
@@ -1540,4 +1638,23 @@ fn stats_part(r: &PgRow) -> Result<StatsPart, StoreError> {
         count("b")?,
         count("c")?,
     ))
+}
+
+fn webhook_row(r: &PgRow) -> Result<WebhookRow, StoreError> {
+    let kinds: Option<String> = r.try_get("kinds").map_err(backend)?;
+    let attempts: i32 = r.try_get("attempts").map_err(backend)?;
+    Ok(WebhookRow {
+        id: r.try_get("id").map_err(backend)?,
+        url: r.try_get("url").map_err(backend)?,
+        secret: r.try_get("secret").map_err(backend)?,
+        kinds: kinds
+            .map(|k| serde_json::from_str(&k).map_err(|e| corrupt("webhook kinds", e)))
+            .transpose()?,
+        agency: r.try_get("agency").map_err(backend)?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        cursor: r.try_get("cursor").map_err(backend)?,
+        attempts: attempts.max(0) as u32,
+        next_attempt_at: r.try_get("next_attempt_at").map_err(backend)?,
+        last_error: r.try_get("last_error").map_err(backend)?,
+    })
 }

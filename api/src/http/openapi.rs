@@ -1,0 +1,690 @@
+//! The OpenAPI 3 document of the API, generated from the handlers' `#[utoipa::path]`
+//! annotations, served at `GET /openapi.json`, and a browsable page of it at `GET /docs` (plain
+//! HTML rendered here from the same document: it loads nothing from the internet).
+//!
+//! Handlers answer JSON built by `crate::output` and the resource modules; the `*Dto` structs
+//! below mirror that JSON field for field for the document only (nothing serialises them), and
+//! [`Problem`] is the RFC 9457 body of every [`super::ApiError`].
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{OpenApi as OpenApiDocument, RefOr, Required, Schema};
+use utoipa::{Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::state::AppState;
+
+/// The routes of this resource (public: no token needed).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "motcua",
+        description = "A BPMN workflow engine for Vietnamese one-stop-shop (một cửa) procedures: \
+            deployments, process instances, user tasks, external workers, incidents, the event \
+            feed, statistics and operations. Every error is RFC 9457 `application/problem+json` \
+            with a stable `code`. With a key configured every route but `/healthz`, `/readyz`, \
+            `/metrics`, `/openapi.json` and `/docs` needs `Authorization: Bearer <JWT>`; without \
+            one (open development mode) the `X-Motcua-User` header names the actor.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        super::deployments::deploy,
+        super::deployments::list,
+        super::deployments::one,
+        super::deployments::xml,
+        super::instances::start,
+        super::instances::one,
+        super::instances::journal,
+        super::instances::cancel,
+        super::tasks::list,
+        super::tasks::one,
+        super::tasks::claim,
+        super::tasks::unclaim,
+        super::tasks::complete,
+        super::external_tasks::fetch_and_lock,
+        super::external_tasks::complete,
+        super::external_tasks::failure,
+        super::incidents::list,
+        super::incidents::retry,
+        super::events::list,
+        super::events::stream_events,
+        super::stats::statistics,
+        super::health::healthz,
+        super::health::readyz,
+        super::metrics::metrics,
+        openapi_json,
+        docs,
+        super::webhooks::subscribe,
+        super::webhooks::list,
+        super::webhooks::unsubscribe,
+    ),
+    components(schemas(Problem, ProblemCode, DeployProblem)),
+    modifiers(&BearerScheme, &OptionalBodies),
+    tags(
+        (name = "deployments", description = "BPMN deployments and process definitions"),
+        (name = "process-instances", description = "Start, read, journal and cancel instances"),
+        (name = "tasks", description = "User tasks, shaped after Camunda 7's task REST"),
+        (name = "external-tasks", description = "External-worker jobs (service tasks)"),
+        (name = "incidents", description = "Jobs whose retries ran out"),
+        (name = "events", description = "The global event feed: pages and Server-Sent Events"),
+        (name = "statistics", description = "The IOC's figures per agency and procedure"),
+        (name = "webhooks", description = "Outbound webhook subscriptions (HMAC-signed, at least once, in order)"),
+        (name = "operations", description = "Health, readiness, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Adds the `bearer` security scheme the secured operations name.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        http.description = Some(
+            "A JWT (HS256, or RS256/ES256 from a JWKS) with `sub`, `role` (designer, servant, \
+             leader, auditor, integrator, worker, admin), `agency` and `groups`."
+                .into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+/// An optional JSON body (`OptionalJson`: an empty body reads as the defaults) is documented as
+/// the object itself with `required: false`, not as "the object or JSON `null`".
+struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for item in openapi.paths.paths.values_mut() {
+            let Some(op) = item.post.as_mut() else {
+                continue;
+            };
+            let Some(body) = op.request_body.as_mut() else {
+                continue;
+            };
+            for content in body.content.values_mut() {
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else {
+                    continue;
+                };
+                let reference = one_of
+                    .items
+                    .iter()
+                    .find(|s| matches!(s, RefOr::Ref(_)))
+                    .cloned();
+                if let Some(reference) = reference {
+                    content.schema = Some(reference);
+                    body.required = Some(Required::False);
+                }
+            }
+        }
+    }
+}
+
+/// The document as JSON text, built once.
+pub fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    })
+}
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    operation_id = "openapi",
+    responses(
+        (status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object),
+    ),
+)]
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+}
+
+/// A browsable page listing every operation of the document.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "operations",
+    operation_id = "docs",
+    responses(
+        (status = 200, description = "An HTML page", content_type = "text/html", body = String),
+    ),
+)]
+async fn docs() -> Html<&'static str> {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(|| docs_page(&ApiDoc::openapi())))
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn schema_name(content: &utoipa::openapi::Content) -> String {
+    match &content.schema {
+        Some(RefOr::Ref(r)) => r
+            .ref_location
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        Some(RefOr::T(schema)) => serde_json::to_value(schema)
+            .ok()
+            .and_then(|v| match (&v["type"], &v["items"]["$ref"]) {
+                (Value::String(t), Value::String(r)) if t == "array" => {
+                    Some(format!("[{}]", r.rsplit('/').next().unwrap_or_default()))
+                }
+                (Value::String(t), _) => Some(t.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        None => String::new(),
+    }
+}
+
+/// The page: every operation with its parameters, body and responses, then every schema.
+pub fn docs_page(doc: &OpenApiDocument) -> String {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>motcua API</title>\
+         <style>body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}\
+         .op{border:1px solid #ccc;border-radius:4px;margin:1em 0;padding:.5em 1em}\
+         .m{font-weight:bold;text-transform:uppercase;display:inline-block;width:4em}\
+         code,pre{background:#f4f4f4}pre{padding:.5em;overflow:auto}\
+         table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}\
+         </style></head><body>",
+    );
+    let _ = write!(
+        html,
+        "<h1>{} {}</h1><p>{}</p><p>The machine-readable document: \
+         <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI {}).</p><h2>Operations</h2>",
+        escape(&doc.info.title),
+        escape(&doc.info.version),
+        escape(doc.info.description.as_deref().unwrap_or_default()),
+        escape(&serde_json::to_value(&doc.openapi).map_or_else(
+            |_| String::new(),
+            |v| v.as_str().unwrap_or_default().to_owned()
+        )),
+    );
+    for (path, item) in &doc.paths.paths {
+        let operations = [
+            ("get", &item.get),
+            ("put", &item.put),
+            ("post", &item.post),
+            ("delete", &item.delete),
+            ("patch", &item.patch),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op else { continue };
+            let id = op.operation_id.as_deref().unwrap_or_default();
+            let _ = write!(
+                html,
+                "<div class=\"op\" id=\"{id}\"><p><span class=\"m\">{method}</span> \
+                 <code>{}</code> — {}{}</p>",
+                escape(path),
+                escape(op.summary.as_deref().unwrap_or(id)),
+                if op.security.is_some() {
+                    " <small>(bearer token)</small>"
+                } else {
+                    ""
+                },
+            );
+            if let Some(d) = &op.description {
+                let _ = write!(html, "<p>{}</p>", escape(d));
+            }
+            if let Some(params) = op.parameters.as_ref().filter(|p| !p.is_empty()) {
+                html.push_str(
+                    "<table><tr><th>parameter</th><th>in</th><th>required</th><th>about</th></tr>",
+                );
+                for p in params {
+                    let location = serde_json::to_value(&p.parameter_in)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    let required = matches!(p.required, utoipa::openapi::Required::True);
+                    let _ = write!(
+                        html,
+                        "<tr><td><code>{}</code></td><td>{location}</td><td>{}</td><td>{}</td></tr>",
+                        escape(&p.name),
+                        if required { "yes" } else { "no" },
+                        escape(p.description.as_deref().unwrap_or_default()),
+                    );
+                }
+                html.push_str("</table>");
+            }
+            if let Some(body) = &op.request_body {
+                html.push_str("<p>Body: ");
+                for (ct, content) in &body.content {
+                    let _ = write!(
+                        html,
+                        "<code>{}</code> {} ",
+                        escape(ct),
+                        escape(&schema_name(content))
+                    );
+                }
+                html.push_str("</p>");
+            }
+            html.push_str("<table><tr><th>status</th><th>meaning</th><th>body</th></tr>");
+            for (status, response) in &op.responses.responses {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                let bodies: Vec<String> = response
+                    .content
+                    .iter()
+                    .map(|(ct, c)| {
+                        format!("<code>{}</code> {}", escape(ct), escape(&schema_name(c)))
+                    })
+                    .collect();
+                let _ = write!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(status),
+                    escape(&response.description),
+                    bodies.join("<br>"),
+                );
+            }
+            html.push_str("</table></div>");
+        }
+    }
+    html.push_str("<h2>Schemas</h2>");
+    if let Some(components) = &doc.components {
+        for (name, schema) in &components.schemas {
+            let text = serde_json::to_string_pretty(schema).unwrap_or_default();
+            let _ = write!(
+                html,
+                "<h3 id=\"schema-{0}\">{0}</h3><pre>{1}</pre>",
+                escape(name),
+                escape(&text)
+            );
+        }
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+// --- Errors -------------------------------------------------------------------------------------
+
+/// An RFC 9457 problem (`application/problem+json`): the body of every error.
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:motcua:problem:{code}`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:motcua:problem:not-found")]
+    pub kind: String,
+    /// A short, fixed title for the code.
+    #[schema(example = "Not found")]
+    pub title: String,
+    /// The HTTP status.
+    #[schema(example = 404)]
+    pub status: u16,
+    /// The stable code clients match on.
+    pub code: ProblemCode,
+    /// What went wrong and how to fix it.
+    pub detail: String,
+    /// `deploy-refused` only: each problem found in the BPMN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<DeployProblem>>,
+}
+
+/// The stable codes of [`Problem`].
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProblemCode {
+    /// 400: bad JSON, unknown fields, a bad id, a bad query.
+    Invalid,
+    /// 401: tokens are required and this one is missing, malformed, badly signed or expired.
+    Unauthorized,
+    /// 403: the token's role may not do this.
+    Forbidden,
+    /// 404: no such resource (or the caller may not know that it exists).
+    NotFound,
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 409: another command got there first, or the thing no longer accepts this one.
+    Conflict,
+    /// 422: the command does not fit the process.
+    Rejected,
+    /// 422: a BPMN file was refused; `errors` lists every problem.
+    DeployRefused,
+    /// 500: a failure that is not the client's.
+    Internal,
+}
+
+/// One problem found in a refused BPMN file.
+#[derive(Serialize, ToSchema)]
+pub struct DeployProblem {
+    /// The file's name.
+    pub file: String,
+    /// The BPMN element's tag.
+    pub element: String,
+    /// The element's id, if known.
+    pub id: Option<String>,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// A stable code for the kind of problem.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+// --- Answers (mirrors of the JSON of `crate::output` and the resource modules) -----------------
+
+/// A process definition version.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionDto {
+    /// The process id in the BPMN.
+    pub key: String,
+    /// 1, 2, …: a new version for each new content.
+    pub version: i32,
+    /// The process's name.
+    pub name: Option<String>,
+    /// The file it came from.
+    pub resource: String,
+    /// SHA-256 of the XML.
+    pub checksum: String,
+    /// The deployment's name.
+    pub deployment: String,
+    /// When it was deployed.
+    pub deployed_at: DateTime<Utc>,
+}
+
+/// A definition version in the answer to a deployment.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployedDefinitionDto {
+    /// The process id in the BPMN.
+    pub key: String,
+    /// Its version.
+    pub version: i32,
+    /// The process's name.
+    pub name: Option<String>,
+    /// The file it came from.
+    pub resource: String,
+    /// SHA-256 of the XML.
+    pub checksum: String,
+    /// The deployment's name.
+    pub deployment: String,
+    /// When it was deployed.
+    pub deployed_at: DateTime<Utc>,
+    /// Whether this deployment stored it (false: the same content was already the latest).
+    pub created: bool,
+}
+
+/// The answer to a deployment.
+#[derive(Serialize, ToSchema)]
+pub struct DeploymentDto {
+    /// The deployment's name.
+    pub name: String,
+    /// One per process in the files.
+    pub definitions: Vec<DeployedDefinitionDto>,
+}
+
+/// An instance's status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStatusDto {
+    /// Running.
+    Active,
+    /// Reached an end.
+    Completed,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// The answer to a command: where the instance stands after it.
+#[derive(Serialize, ToSchema)]
+pub struct OutcomeDto {
+    /// The instance.
+    pub instance: Uuid,
+    /// Its status after the command.
+    pub status: InstanceStatusDto,
+    /// Its version after the command.
+    pub version: i64,
+    /// Tasks the command created.
+    pub tasks: Vec<Uuid>,
+    /// Jobs the command created.
+    pub jobs: Vec<Uuid>,
+}
+
+/// A process instance's state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceDto {
+    /// The instance.
+    pub id: Uuid,
+    /// Its process.
+    pub definition_key: String,
+    /// Its process version.
+    pub definition_version: i32,
+    /// The business key given at start (e.g. the dossier number).
+    pub business_key: Option<String>,
+    /// Its status.
+    pub status: InstanceStatusDto,
+    /// Its version (one per command).
+    pub version: i64,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its variables.
+    #[schema(value_type = Object)]
+    pub variables: Value,
+    /// Its tokens (where it stands in the process, and what each waits for).
+    #[schema(value_type = Vec<Object>)]
+    pub tokens: Value,
+}
+
+/// A journal entry of an instance.
+#[derive(Serialize, ToSchema)]
+pub struct JournalEntryDto {
+    /// Its number within the instance.
+    pub seq: i64,
+    /// The event's kind.
+    pub kind: String,
+    /// Who caused it.
+    pub actor: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The event itself.
+    #[schema(value_type = Object)]
+    pub event: Value,
+}
+
+/// A user task.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDto {
+    /// The task.
+    pub id: Uuid,
+    /// Its instance.
+    pub instance: Uuid,
+    /// Its process.
+    pub definition_key: String,
+    /// Its BPMN node.
+    pub node: String,
+    /// Its name.
+    pub name: String,
+    /// Who has claimed it.
+    pub assignee: Option<String>,
+    /// Groups that may claim it.
+    pub candidate_groups: Vec<String>,
+    /// Users that may claim it.
+    pub candidate_users: Vec<String>,
+    /// The agency it belongs to.
+    pub agency: Option<String>,
+    /// The form to show.
+    pub form_key: Option<String>,
+    /// `created`, `assigned`, `completed` or `cancelled`.
+    pub state: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was completed or cancelled.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Its deadline.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The deadline is near.
+    pub due_soon: bool,
+    /// The deadline has passed.
+    pub overdue: bool,
+}
+
+/// A job fetched and locked by an external worker.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FetchedJobDto {
+    /// The job.
+    pub id: Uuid,
+    /// Its instance.
+    pub instance: Option<Uuid>,
+    /// Its BPMN node.
+    pub node: String,
+    /// Its topic.
+    pub topic: String,
+    /// Retries left.
+    pub retries: u32,
+    /// When the lock runs out.
+    pub lock_expires_at: DateTime<Utc>,
+    /// The instance's variables.
+    #[schema(value_type = Object)]
+    pub variables: Value,
+}
+
+/// An incident: a job whose retries ran out.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentDto {
+    /// The job.
+    pub job: Uuid,
+    /// Its instance.
+    pub instance: Option<Uuid>,
+    /// Its BPMN node.
+    pub node: String,
+    /// The last failure's message.
+    pub message: String,
+    /// When it became an incident.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The answer to an incident retry.
+#[derive(Serialize, ToSchema)]
+pub struct RetryDto {
+    /// The job, due again now.
+    pub job: Uuid,
+    /// Its retries.
+    pub retries: u32,
+}
+
+/// An event of the global feed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEventDto {
+    /// Its number in the feed: gap-free for readers, in commit order.
+    pub seq: i64,
+    /// Its instance.
+    pub instance: Uuid,
+    /// Its process.
+    pub definition_key: String,
+    /// Its process's agency.
+    pub agency: Option<String>,
+    /// The event's kind.
+    pub kind: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who caused it.
+    pub actor: Option<String>,
+    /// The event itself.
+    #[schema(value_type = Object)]
+    pub event: Value,
+}
+
+/// A page of the event feed.
+#[derive(Serialize, ToSchema)]
+pub struct EventPageDto {
+    /// The events, oldest first.
+    pub events: Vec<FeedEventDto>,
+    /// The cursor for the next page (`after=`): the last event's number, or `after` itself.
+    pub next: i64,
+}
+
+/// The figures of one agency, procedure or the total.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsRowDto {
+    /// The agency (none in the total).
+    pub agency: Option<String>,
+    /// The procedure (definition key; none in the total and per agency).
+    pub procedure: Option<String>,
+    /// Dossiers received in the period.
+    pub received: u64,
+    /// Still in progress.
+    pub in_progress: u64,
+    /// Done on time.
+    pub done_on_time: u64,
+    /// Done before the deadline.
+    pub done_early: u64,
+    /// Done late.
+    pub done_late: u64,
+    /// Past their deadline and not done.
+    pub overdue: u64,
+    /// Done on time / done, if anything is done.
+    pub on_time_rate: Option<f64>,
+}
+
+/// The IOC's figures for a period.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsDto {
+    /// The period's start.
+    pub from: DateTime<Utc>,
+    /// The period's end.
+    pub to: DateTime<Utc>,
+    /// When the figures were computed.
+    pub at: DateTime<Utc>,
+    /// All agencies and procedures.
+    pub total: StatsRowDto,
+    /// One row per agency.
+    pub by_agency: Vec<StatsRowDto>,
+    /// One row per agency and procedure.
+    pub by_procedure: Vec<StatsRowDto>,
+}
+
+#[cfg(test)]
+#[path = "openapi_tests.rs"]
+mod tests;

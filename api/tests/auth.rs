@@ -487,6 +487,79 @@ async fn two_agencies(backend: Backend) {
         .await;
     assert_eq!(a.status, 403, "{a:?}");
 
+    // Counting obeys the same scope as listing.
+    let count = |token: &str| {
+        let api = &api;
+        let token = token.to_owned();
+        async move { api.get("/tasks/count", &token).await.body["count"].clone() }
+    };
+    assert_eq!(count(&hoa).await, json!(1));
+    assert_eq!(
+        count(&auditor).await,
+        json!(ids(&api.get("/tasks", &auditor).await.body).len())
+    );
+    // Assigning is for leaders (of the task's agency) and admins; delegating and resolving for
+    // the assignee too.
+    let next = next_a[0].clone();
+    let a = api
+        .post(
+            &format!("/tasks/{next}/assign"),
+            &hoa,
+            json!({"user": "hoa"}),
+        )
+        .await;
+    assert_eq!(
+        (a.status, &a.body["code"]),
+        (403, &json!("forbidden")),
+        "{a:?}"
+    );
+    let a = api
+        .post(
+            &format!("/tasks/{next}/assign"),
+            &leader_b,
+            json!({"user": "hoa"}),
+        )
+        .await;
+    assert_eq!(a.status, 403, "{a:?}");
+    let a = api
+        .post(
+            &format!("/tasks/{next}/delegate"),
+            &hoa,
+            json!({"user": "lan"}),
+        )
+        .await;
+    assert_eq!(a.status, 403, "not the assignee yet: {a:?}");
+    let a = api
+        .post(&format!("/tasks/{next}/claim"), &hoa, json!({}))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = api
+        .post(
+            &format!("/tasks/{next}/delegate"),
+            &hoa,
+            json!({"user": "lan"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = api
+        .post(&format!("/tasks/{next}/resolve"), &hoa, json!({}))
+        .await;
+    assert_eq!(a.status, 403, "the delegate resolves, not the owner: {a:?}");
+    let a = api
+        .post(&format!("/tasks/{next}/resolve"), &lan, json!({}))
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = api.get(&format!("/tasks/{next}"), &hoa).await;
+    assert_eq!(a.body["assignee"], "hoa", "{a:?}");
+    let a = api
+        .post(
+            &format!("/tasks/{next}/assign"),
+            &admin,
+            json!({"user": "minh"}),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{a:?}");
+
     // Integrators read instances, not queues; workers only external tasks; admins anything.
     assert_eq!(
         api.get(&format!("/process-instances/{inst_a}"), &integrator)

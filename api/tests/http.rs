@@ -539,4 +539,135 @@ async fn external_worker_over_http(backend: Backend) {
     drop(server);
 }
 
-on_both_databases!(procedure_over_http, external_worker_over_http);
+on_both_databases!(
+    procedure_over_http,
+    external_worker_over_http,
+    count_assign_delegate_resolve_over_http
+);
+
+/// `GET /tasks/count`, and assign, delegate and resolve shaped after Camunda 7.
+async fn count_assign_delegate_resolve_over_http(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "count_assign_delegate_resolve_over_http").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let server = Server::start(db.url(), &dir.path().join("server.log"), &[]);
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: server.base.clone(),
+    };
+    let files = json!([{ "name": "dang-ky-khai-sinh.bpmn", "xml": BIRTH_REGISTRATION }]);
+    api.post("/deployments", json!({ "files": files }))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let started = api
+            .post("/process-instances", json!({ "key": "dang-ky-khai-sinh" }))
+            .await
+            .expect(StatusCode::CREATED);
+        instances.push(text(&started, "instance").to_owned());
+    }
+    let count = |query: &str| {
+        let api = &api;
+        let path = format!("/tasks/count{query}");
+        async move { api.get(&path).await.expect(StatusCode::OK) }
+    };
+    assert_eq!(count("").await, json!({ "count": 2 }));
+    assert_eq!(count("?group=mot-cua").await["count"], 2);
+    assert_eq!(count("?group=lanh-dao").await["count"], 0);
+    assert_eq!(
+        count(&format!("?instance={}", instances[0])).await["count"],
+        1
+    );
+    api.get("/tasks/count?limit=5")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "invalid");
+
+    let queue = api
+        .get(&format!("/tasks?instance={}", instances[0]))
+        .await
+        .expect(StatusCode::OK);
+    let task = text(&array(&queue)[0], "id").to_owned();
+    api.post_as("lan", &format!("/tasks/{task}/claim"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(count("?assignee=lan").await["count"], 1);
+
+    // Assign over lan's claim.
+    api.post_as(
+        "chu-tich",
+        &format!("/tasks/{task}/assign"),
+        json!({ "user": "hoa" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    api.post(&format!("/tasks/{task}/assign"), json!({}))
+        .await
+        .problem(StatusCode::BAD_REQUEST, "invalid");
+    assert_eq!(count("?assignee=lan").await["count"], 0);
+    assert_eq!(count("?assignee=hoa").await["count"], 1);
+
+    // Delegate to minh; the task cannot be completed until minh resolves it.
+    api.post_as(
+        "hoa",
+        &format!("/tasks/{task}/delegate"),
+        json!({ "user": "minh" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let one = api
+        .get(&format!("/tasks/{task}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&one, "assignee"), "minh");
+    let refused = api
+        .post_as("minh", &format!("/tasks/{task}/complete"), json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+    assert!(
+        text(&refused, "detail").contains("resolve it first"),
+        "{refused}"
+    );
+    api.post_as(
+        "minh",
+        &format!("/tasks/{task}/resolve"),
+        json!({ "variables": { "dossierComplete": true } }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let one = api
+        .get(&format!("/tasks/{task}"))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(text(&one, "assignee"), "hoa");
+    api.post_as("hoa", &format!("/tasks/{task}/resolve"), json!({}))
+        .await
+        .problem(StatusCode::CONFLICT, "conflict");
+    api.post_as("hoa", &format!("/tasks/{task}/complete"), json!({}))
+        .await
+        .expect(StatusCode::OK);
+
+    let journal = api
+        .get(&format!("/process-instances/{}/journal", instances[0]))
+        .await
+        .expect(StatusCode::OK);
+    let journal = array(&journal);
+    let assigned = journal
+        .iter()
+        .find(|e| e["kind"] == "task_assigned")
+        .expect("a task_assigned event");
+    assert_eq!(assigned["actor"], "chu-tich");
+    let kinds: Vec<&str> = journal.iter().map(|e| text(e, "kind")).collect();
+    for kind in ["task_delegated", "task_resolved", "task_completed"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let state = api
+        .get(&format!("/process-instances/{}", instances[0]))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(state["variables"]["dossierComplete"], true);
+
+    let status = server.terminate().await;
+    assert!(status.success(), "exit after SIGTERM: {status}");
+}

@@ -25,6 +25,28 @@ pub enum Command {
         /// The task.
         task: TaskId,
     },
+    /// Set a task's assignee directly, even if someone else has claimed it.
+    Assign {
+        /// The task.
+        task: TaskId,
+        /// The new assignee.
+        user: String,
+    },
+    /// Delegate a task: `user` becomes its assignee and the current assignee its owner, who gets
+    /// it back on [`Command::Resolve`].
+    Delegate {
+        /// The task.
+        task: TaskId,
+        /// The delegate.
+        user: String,
+    },
+    /// Resolve a delegated task: it goes back to its owner, with variables.
+    Resolve {
+        /// The task.
+        task: TaskId,
+        /// Variables to set.
+        variables: Map<String, Value>,
+    },
     /// Complete a task with variables.
     Complete {
         /// The task.

@@ -459,6 +459,48 @@ impl<S: Store> Engine<S> {
             .await
     }
 
+    /// Sets a task's assignee directly, even if someone else has claimed it.
+    pub async fn assign(
+        &self,
+        task: TaskId,
+        user: &str,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        let command = Command::Assign {
+            task,
+            user: user.to_owned(),
+        };
+        self.execute(instance, command, options).await
+    }
+
+    /// Delegates a task to `user`; its assignee becomes its owner until it is resolved.
+    pub async fn delegate(
+        &self,
+        task: TaskId,
+        user: &str,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        let command = Command::Delegate {
+            task,
+            user: user.to_owned(),
+        };
+        self.execute(instance, command, options).await
+    }
+
+    /// Resolves a delegated task: it goes back to its owner, with variables.
+    pub async fn resolve(
+        &self,
+        task: TaskId,
+        variables: Map<String, Value>,
+        options: CommandOptions,
+    ) -> Result<Outcome, EngineError> {
+        let instance = self.task_instance(task).await?;
+        self.execute(instance, Command::Resolve { task, variables }, options)
+            .await
+    }
+
     /// Completes a task with variables.
     pub async fn complete(
         &self,
@@ -664,6 +706,11 @@ impl<S: Store> Engine<S> {
     /// Lists tasks.
     pub async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, EngineError> {
         Ok(self.store.tasks(query).await?)
+    }
+
+    /// How many tasks `query` matches (sort and paging ignored).
+    pub async fn count_tasks(&self, query: &TaskQuery) -> Result<i64, EngineError> {
+        Ok(self.store.count_tasks(query).await?)
     }
 
     /// One task.

@@ -48,6 +48,9 @@ impl From<StepError> for EngineError {
             | StepError::TaskNotOpen(_)
             | StepError::JobNotOpen(_)
             | StepError::ClaimedByOther { .. }
+            | StepError::Delegated { .. }
+            | StepError::NotAssigned(_)
+            | StepError::NotDelegated(_)
             | StepError::TimerNotArmed(_) => EngineError::Conflict(e.to_string()),
             StepError::NoFlowTaken { .. }
             | StepError::Condition { .. }

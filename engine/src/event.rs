@@ -80,6 +80,33 @@ pub enum Event {
         /// Who had it.
         previous: String,
     },
+    /// A task's assignee was set directly (by a leader or an administrator).
+    TaskAssigned {
+        /// Task id.
+        task: TaskId,
+        /// The new assignee.
+        assignee: String,
+        /// Who had it, if anyone.
+        previous: Option<String>,
+    },
+    /// A task was delegated: the owner keeps it, the delegate works it.
+    TaskDelegated {
+        /// Task id.
+        task: TaskId,
+        /// Who gets it back on resolve.
+        owner: String,
+        /// The new assignee.
+        delegate: String,
+    },
+    /// A delegated task was resolved: it went back to its owner.
+    TaskResolved {
+        /// Task id.
+        task: TaskId,
+        /// The owner, its assignee again.
+        owner: String,
+        /// Variables submitted with the resolution.
+        variables: Map<String, Value>,
+    },
     /// A user task was completed.
     TaskCompleted {
         /// Task id.
@@ -188,6 +215,9 @@ impl Event {
             Event::TaskCreated { .. } => "task_created",
             Event::TaskClaimed { .. } => "task_claimed",
             Event::TaskUnclaimed { .. } => "task_unclaimed",
+            Event::TaskAssigned { .. } => "task_assigned",
+            Event::TaskDelegated { .. } => "task_delegated",
+            Event::TaskResolved { .. } => "task_resolved",
             Event::TaskCompleted { .. } => "task_completed",
             Event::JobCreated { .. } => "job_created",
             Event::JobCompleted { .. } => "job_completed",

@@ -64,6 +64,20 @@ fn command_of(entry: &JournalEntry) -> Option<Command> {
             user: assignee.clone(),
         },
         Event::TaskUnclaimed { task, .. } => Command::Unclaim { task: *task },
+        Event::TaskAssigned { task, assignee, .. } => Command::Assign {
+            task: *task,
+            user: assignee.clone(),
+        },
+        Event::TaskDelegated { task, delegate, .. } => Command::Delegate {
+            task: *task,
+            user: delegate.clone(),
+        },
+        Event::TaskResolved {
+            task, variables, ..
+        } => Command::Resolve {
+            task: *task,
+            variables: variables.clone(),
+        },
         Event::TaskCompleted {
             task, variables, ..
         } => Command::Complete {

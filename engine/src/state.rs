@@ -39,6 +39,10 @@ pub enum Wait {
         task: TaskId,
         /// Who claimed it, if anyone.
         assignee: Option<String>,
+        /// Set while the task is delegated: who delegated it and gets it back on resolve
+        /// (Camunda's owner). A delegated task cannot be completed before it is resolved.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
     },
     /// An external worker to complete a job.
     Job {

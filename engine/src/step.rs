@@ -69,6 +69,20 @@ pub enum StepError {
         /// Who has it.
         assignee: String,
     },
+    /// The task is delegated and must be resolved before it is completed.
+    #[error("task {task} is delegated by {owner}: resolve it first")]
+    Delegated {
+        /// The task.
+        task: TaskId,
+        /// Who delegated it.
+        owner: String,
+    },
+    /// The task has no assignee, so there is nobody to delegate it for.
+    #[error("task {0} has no assignee: claim or assign it before delegating it")]
+    NotAssigned(TaskId),
+    /// The task is not delegated, so there is nothing to resolve.
+    #[error("task {0} is not delegated: there is nothing to resolve")]
+    NotDelegated(TaskId),
     /// No outgoing flow of a gateway matched and it has no default flow.
     #[error(
         "no outgoing flow of gateway '{node}' matched the variables and it has no default flow"
@@ -175,6 +189,9 @@ pub fn apply(
     match command {
         Command::Claim { task, user } => run.claim(*task, user)?,
         Command::Unclaim { task } => run.unclaim(*task)?,
+        Command::Assign { task, user } => run.assign(*task, user)?,
+        Command::Delegate { task, user } => run.delegate(*task, user)?,
+        Command::Resolve { task, variables } => run.resolve(*task, variables)?,
         Command::Complete {
             task,
             variables,
@@ -374,6 +391,80 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
+    fn assign(&mut self, task: TaskId, user: &str) -> Result<(), StepError> {
+        let pos = self.task_position(task)?;
+        let Wait::UserTask { assignee, .. } = &mut self.state.tokens[pos].wait else {
+            return Err(StepError::TaskNotOpen(task));
+        };
+        if assignee.as_deref() == Some(user) {
+            return Ok(());
+        }
+        let previous = assignee.replace(user.to_owned());
+        self.events.push(Event::TaskAssigned {
+            task,
+            assignee: user.to_owned(),
+            previous,
+        });
+        self.effects.push(Effect::TaskAssigned {
+            task,
+            assignee: Some(user.to_owned()),
+        });
+        Ok(())
+    }
+
+    fn delegate(&mut self, task: TaskId, user: &str) -> Result<(), StepError> {
+        let pos = self.task_position(task)?;
+        let Wait::UserTask {
+            assignee, owner, ..
+        } = &mut self.state.tokens[pos].wait
+        else {
+            return Err(StepError::TaskNotOpen(task));
+        };
+        // Delegating again keeps the first owner (Camunda: the owner is set only once).
+        let new_owner = match (owner.as_ref(), assignee.as_ref()) {
+            (Some(o), _) => o.clone(),
+            (None, Some(a)) => a.clone(),
+            (None, None) => return Err(StepError::NotAssigned(task)),
+        };
+        *owner = Some(new_owner.clone());
+        *assignee = Some(user.to_owned());
+        self.events.push(Event::TaskDelegated {
+            task,
+            owner: new_owner,
+            delegate: user.to_owned(),
+        });
+        self.effects.push(Effect::TaskAssigned {
+            task,
+            assignee: Some(user.to_owned()),
+        });
+        Ok(())
+    }
+
+    fn resolve(&mut self, task: TaskId, variables: &Map<String, Value>) -> Result<(), StepError> {
+        let pos = self.task_position(task)?;
+        let Wait::UserTask {
+            assignee, owner, ..
+        } = &mut self.state.tokens[pos].wait
+        else {
+            return Err(StepError::TaskNotOpen(task));
+        };
+        let Some(back) = owner.take() else {
+            return Err(StepError::NotDelegated(task));
+        };
+        *assignee = Some(back.clone());
+        self.events.push(Event::TaskResolved {
+            task,
+            owner: back.clone(),
+            variables: variables.clone(),
+        });
+        self.set_variables(variables.clone());
+        self.effects.push(Effect::TaskAssigned {
+            task,
+            assignee: Some(back),
+        });
+        Ok(())
+    }
+
     fn complete(
         &mut self,
         task: TaskId,
@@ -381,6 +472,15 @@ impl<'m> Run<'m> {
         by: Option<&str>,
     ) -> Result<(), StepError> {
         let pos = self.task_position(task)?;
+        if let Wait::UserTask {
+            owner: Some(owner), ..
+        } = &self.state.tokens[pos].wait
+        {
+            return Err(StepError::Delegated {
+                task,
+                owner: owner.clone(),
+            });
+        }
         if let (
             Wait::UserTask {
                 assignee: Some(a), ..
@@ -905,6 +1005,7 @@ impl<'m> Run<'m> {
                     wait: Wait::UserTask {
                         task,
                         assignee: assignment.assignee.clone(),
+                        owner: None,
                     },
                 });
                 self.events.push(Event::TaskCreated {

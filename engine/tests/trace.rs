@@ -592,3 +592,187 @@ fn replaying_the_same_commands_yields_the_same_events() {
     };
     assert_eq!(run(), run());
 }
+
+fn single_task(tr: &Trace) -> motcua_engine::TaskId {
+    match tr.state.tokens[0].wait {
+        Wait::UserTask { task, .. } => task,
+        _ => panic!("expected a user task"),
+    }
+}
+
+fn owner_of(tr: &Trace) -> (Option<String>, Option<String>) {
+    match &tr.state.tokens[0].wait {
+        Wait::UserTask {
+            assignee, owner, ..
+        } => (assignee.clone(), owner.clone()),
+        _ => panic!("expected a user task"),
+    }
+}
+
+fn one_task_body() -> String {
+    [
+        r#"<startEvent id="s"/><userTask id="u"/><endEvent id="e"/>"#.to_owned(),
+        seq("f0", "s", "u"),
+        seq("f1", "u", "e"),
+    ]
+    .concat()
+}
+
+#[test]
+fn assign_overrides_a_claim_and_records_the_previous_assignee() {
+    let mut tr = Trace::start(&one_task_body(), json!({})).unwrap();
+    let task = single_task(&tr);
+    tr.apply(Command::Assign {
+        task,
+        user: "lan".into(),
+    })
+    .unwrap();
+    tr.apply(Command::Assign {
+        task,
+        user: "hung".into(),
+    })
+    .unwrap();
+    assert_eq!(owner_of(&tr), (Some("hung".into()), None));
+    let assigned: Vec<&Event> = tr
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::TaskAssigned { .. }))
+        .collect();
+    assert_eq!(
+        assigned,
+        [
+            &Event::TaskAssigned {
+                task,
+                assignee: "lan".into(),
+                previous: None
+            },
+            &Event::TaskAssigned {
+                task,
+                assignee: "hung".into(),
+                previous: Some("lan".into())
+            },
+        ]
+    );
+    assert_eq!(assigned[0].kind(), "task_assigned");
+    // Assigning to the assignee again changes nothing.
+    let t = step::apply(
+        &tr.model,
+        tr.state.clone(),
+        &Command::Assign {
+            task,
+            user: "hung".into(),
+        },
+        ctx(&tr.calendar, Utc::now()),
+    )
+    .unwrap();
+    assert!(t.events.is_empty());
+    tr.complete("u", json!({})).unwrap();
+    assert_eq!(tr.state.status, InstanceStatus::Completed);
+}
+
+#[test]
+fn delegate_then_resolve_gives_the_task_back_and_complete_waits_for_it() {
+    let mut tr = Trace::start(&one_task_body(), json!({})).unwrap();
+    let task = single_task(&tr);
+    // Nobody to delegate for yet.
+    let err = step::apply(
+        &tr.model,
+        tr.state.clone(),
+        &Command::Delegate {
+            task,
+            user: "hung".into(),
+        },
+        ctx(&tr.calendar, Utc::now()),
+    )
+    .unwrap_err();
+    assert_eq!(err, StepError::NotAssigned(task));
+    tr.apply(Command::Claim {
+        task,
+        user: "lan".into(),
+    })
+    .unwrap();
+    // Nothing to resolve yet.
+    let err = step::apply(
+        &tr.model,
+        tr.state.clone(),
+        &Command::Resolve {
+            task,
+            variables: Map::new(),
+        },
+        ctx(&tr.calendar, Utc::now()),
+    )
+    .unwrap_err();
+    assert_eq!(err, StepError::NotDelegated(task));
+    tr.apply(Command::Delegate {
+        task,
+        user: "hung".into(),
+    })
+    .unwrap();
+    assert_eq!(owner_of(&tr), (Some("hung".into()), Some("lan".into())));
+    assert_eq!(
+        tr.events.last(),
+        Some(&Event::TaskDelegated {
+            task,
+            owner: "lan".into(),
+            delegate: "hung".into()
+        })
+    );
+    // Completing a delegated task is refused, even by the system; nothing changes.
+    let before = tr.state.clone();
+    for by in [None, Some("hung".to_owned()), Some("lan".to_owned())] {
+        let err = step::apply(
+            &tr.model,
+            tr.state.clone(),
+            &Command::Complete {
+                task,
+                variables: Map::new(),
+                by,
+            },
+            ctx(&tr.calendar, Utc::now()),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, StepError::Delegated { ref owner, .. } if owner == "lan"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("resolve it first"), "{err}");
+    }
+    assert_eq!(tr.state, before);
+    // Delegating on keeps the first owner.
+    tr.apply(Command::Delegate {
+        task,
+        user: "mai".into(),
+    })
+    .unwrap();
+    assert_eq!(owner_of(&tr), (Some("mai".into()), Some("lan".into())));
+    tr.apply(Command::Resolve {
+        task,
+        variables: vars(json!({"checked": true})),
+    })
+    .unwrap();
+    assert_eq!(owner_of(&tr), (Some("lan".into()), None));
+    assert_eq!(tr.state.variables["checked"], json!(true));
+    assert!(tr.events.contains(&Event::TaskResolved {
+        task,
+        owner: "lan".into(),
+        variables: vars(json!({"checked": true})),
+    }));
+    tr.apply(Command::Complete {
+        task,
+        variables: Map::new(),
+        by: Some("lan".into()),
+    })
+    .unwrap();
+    assert_eq!(tr.state.status, InstanceStatus::Completed);
+}
+
+#[test]
+fn a_state_without_owner_reads_as_not_delegated() {
+    let wait: Wait = serde_json::from_value(
+        json!({"wait": "user_task", "task": uuid::Uuid::from_u128(7), "assignee": null}),
+    )
+    .unwrap();
+    assert!(matches!(wait, Wait::UserTask { owner: None, .. }));
+    let text = serde_json::to_string(&wait).unwrap();
+    assert!(!text.contains("owner"), "{text}");
+}

@@ -927,6 +927,8 @@ motcua_tests::on_both_databases!(
     history_cleanup_removes_old_finished_instances_and_nothing_else,
     an_edited_journal_is_found_by_replay,
     task_queue_scoped_to_an_agency_and_groups,
+    count_tasks_uses_the_filters_of_tasks,
+    delegate_resolve_complete_replays,
 );
 
 /// The scope the HTTP API gives a civil servant: one agency's tasks, and of those only the ones
@@ -1063,4 +1065,202 @@ async fn task_queue_scoped_to_an_agency_and_groups(backend: Backend) {
         groups: vec![]
     }
     .matches(&engine.task(t).await.unwrap().record));
+}
+
+/// `count_tasks` counts exactly what `tasks` lists (without paging), whatever the filters.
+async fn count_tasks_uses_the_filters_of_tasks(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "count_tasks_filters").await else {
+        return;
+    };
+    let engine = db.open().await;
+    engine
+        .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        db.clock.advance(Duration::minutes(1));
+        let o = engine
+            .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+            .await
+            .unwrap();
+        ids.push(o.tasks[0]);
+    }
+    engine
+        .claim(ids[1], "lan", CommandOptions::by("lan"))
+        .await
+        .unwrap();
+    engine
+        .complete(
+            ids[0],
+            vars(json!({"dossierComplete": true})),
+            CommandOptions::by("lan"),
+        )
+        .await
+        .unwrap();
+    let workable = |user: &str, groups: &[&str]| {
+        Some(Workable {
+            user: user.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        })
+    };
+    let cases: Vec<(TaskQuery, i64)> = vec![
+        (TaskQuery::default(), 4),
+        (
+            TaskQuery {
+                limit: Some(1),
+                offset: Some(3),
+                ..TaskQuery::default()
+            },
+            4,
+        ),
+        (
+            TaskQuery {
+                include_closed: true,
+                ..TaskQuery::default()
+            },
+            5,
+        ),
+        (
+            TaskQuery {
+                candidate_group: Some("mot-cua".into()),
+                ..TaskQuery::default()
+            },
+            3,
+        ),
+        (
+            TaskQuery {
+                candidate_group: Some("mot-cua".into()),
+                include_closed: true,
+                sort: TaskSort::Due,
+                ..TaskQuery::default()
+            },
+            4,
+        ),
+        (
+            TaskQuery {
+                assignee: Some("lan".into()),
+                ..TaskQuery::default()
+            },
+            1,
+        ),
+        (
+            TaskQuery {
+                agency: Some("xa-phu-mau".into()),
+                ..TaskQuery::default()
+            },
+            0,
+        ),
+        (
+            TaskQuery {
+                agency: Some("xa-phu-thuong".into()),
+                workable_by: workable("x", &["mot-cua"]),
+                ..TaskQuery::default()
+            },
+            3,
+        ),
+        (
+            TaskQuery {
+                agency: Some("xa-phu-thuong".into()),
+                workable_by: workable("lan", &[]),
+                include_closed: true,
+                ..TaskQuery::default()
+            },
+            1,
+        ),
+        (
+            TaskQuery {
+                overdue: Some(true),
+                ..TaskQuery::default()
+            },
+            0,
+        ),
+    ];
+    for (query, expected) in cases {
+        let count = engine.count_tasks(&query).await.unwrap();
+        assert_eq!(count, expected, "{query:?}");
+        let listed = engine
+            .tasks(&TaskQuery {
+                limit: Some(1000),
+                offset: Some(0),
+                ..query.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len() as i64, count, "{query:?}");
+    }
+}
+
+/// Delegate, resolve, then complete: the queue follows the assignee, a delegated task refuses
+/// completion, and the journal replays to the stored state.
+async fn delegate_resolve_complete_replays(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "delegate_resolve_complete").await else {
+        return;
+    };
+    let engine = db.open().await;
+    engine
+        .deploy("catalog", &[file("khai-sinh.bpmn", BIRTH)])
+        .await
+        .unwrap();
+    let started = engine
+        .start(start("dang-ky-khai-sinh"), CommandOptions::default())
+        .await
+        .unwrap();
+    let task = started.tasks[0];
+    engine
+        .claim(task, "lan", CommandOptions::by("lan"))
+        .await
+        .unwrap();
+    engine
+        .assign(task, "mai", CommandOptions::by("leader"))
+        .await
+        .unwrap();
+    engine
+        .delegate(task, "hung", CommandOptions::by("mai"))
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.task(task).await.unwrap().record.assignee.as_deref(),
+        Some("hung")
+    );
+    let err = engine
+        .complete(task, Map::new(), CommandOptions::by("hung"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Conflict(m) if m.contains("resolve it first")),
+        "{err:?}"
+    );
+    engine
+        .resolve(task, vars(json!({"fee": 5})), CommandOptions::by("hung"))
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.task(task).await.unwrap().record.assignee.as_deref(),
+        Some("mai")
+    );
+    engine
+        .complete(
+            task,
+            vars(json!({"dossierComplete": true})),
+            CommandOptions::by("mai"),
+        )
+        .await
+        .unwrap();
+    let kinds: Vec<String> = engine
+        .journal(started.instance)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind.clone())
+        .collect();
+    for kind in ["task_assigned", "task_delegated", "task_resolved"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    let state = engine.instance(started.instance).await.unwrap();
+    assert_eq!(state.variables["fee"], json!(5));
+    engine
+        .verify_instance(started.instance)
+        .await
+        .expect("the journal replays to the stored state");
 }

@@ -57,6 +57,10 @@ pub fn router() -> Router<AppState> {
         super::tasks::claim,
         super::tasks::unclaim,
         super::tasks::complete,
+        super::tasks::count,
+        super::tasks::assign,
+        super::tasks::delegate,
+        super::tasks::resolve,
         super::external_tasks::fetch_and_lock,
         super::external_tasks::complete,
         super::external_tasks::failure,
@@ -525,6 +529,14 @@ pub struct JournalEntryDto {
     /// The event itself.
     #[schema(value_type = Object)]
     pub event: Value,
+}
+
+/// How many resources match a query (`GET /tasks/count`).
+#[derive(Serialize, ToSchema)]
+pub struct CountDto {
+    /// The number of matches.
+    #[schema(example = 12)]
+    pub count: i64,
 }
 
 /// A user task.

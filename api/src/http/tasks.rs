@@ -1,6 +1,7 @@
 //! User tasks, shaped after Camunda 7's task REST: `GET /tasks` (filters, sort, offset paging),
-//! `GET /tasks/{id}`, `POST /tasks/{id}/claim`, `POST /tasks/{id}/unclaim` and
-//! `POST /tasks/{id}/complete`.
+//! `GET /tasks/count` (the same filters), `GET /tasks/{id}`, `POST /tasks/{id}/claim`,
+//! `POST /tasks/{id}/unclaim`, `POST /tasks/{id}/assign`, `POST /tasks/{id}/delegate`,
+//! `POST /tasks/{id}/resolve` and `POST /tasks/{id}/complete`.
 //!
 //! With tokens on, a servant lists only the tasks of their agency that they may work, and a
 //! task outside that scope answers 404 on every route, exactly like an unknown id.
@@ -15,9 +16,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::auth::Action;
+use super::auth::Role;
 use super::error::{ApiError, ApiResult};
-use super::extract::{id, Caller, OptionalJson, Path, Query};
-use super::openapi::{OutcomeDto, Problem, TaskDto};
+use super::extract::{id, Caller, Json, OptionalJson, Path, Query};
+use super::openapi::{CountDto, OutcomeDto, Problem, TaskDto};
 use super::state::AppState;
 use crate::output::{outcome_json, task_json};
 
@@ -25,9 +27,13 @@ use crate::output::{outcome_json, task_json};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/tasks", get(list))
+        .route("/tasks/count", get(count))
         .route("/tasks/{id}", get(one))
         .route("/tasks/{id}/claim", post(claim))
         .route("/tasks/{id}/unclaim", post(unclaim))
+        .route("/tasks/{id}/assign", post(assign))
+        .route("/tasks/{id}/delegate", post(delegate))
+        .route("/tasks/{id}/resolve", post(resolve))
         .route("/tasks/{id}/complete", post(complete))
 }
 
@@ -55,6 +61,54 @@ struct ListQuery {
     limit: Option<u32>,
     /// Skip this many tasks first (default 0).
     offset: Option<u32>,
+}
+
+/// `GET /tasks/count` parameters: the filters of `GET /tasks`.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct CountQuery {
+    /// Tasks a candidate group may claim.
+    group: Option<String>,
+    /// Tasks claimed by this user.
+    assignee: Option<String>,
+    /// Tasks of this instance (a UUID).
+    instance: Option<String>,
+    /// Include completed and cancelled tasks.
+    #[serde(default)]
+    all: bool,
+    /// Only overdue tasks (true) or only tasks not overdue (false).
+    overdue: Option<bool>,
+    /// RFC 3339, or `YYYY-MM-DD` / `YYYY-MM-DDTHH:MM` in Vietnam time.
+    due_before: Option<String>,
+}
+
+impl From<CountQuery> for ListQuery {
+    fn from(q: CountQuery) -> Self {
+        ListQuery {
+            group: q.group,
+            assignee: q.assignee,
+            instance: q.instance,
+            all: q.all,
+            overdue: q.overdue,
+            due_before: q.due_before,
+            ..ListQuery::default()
+        }
+    }
+}
+
+/// The user a task is assigned or delegated to.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UserRequest {
+    user: String,
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResolveRequest {
+    #[serde(default)]
+    variables: Map<String, Value>,
 }
 
 #[derive(Deserialize, Default, utoipa::ToSchema)]
@@ -330,5 +384,184 @@ async fn complete(
         options.actor = present(body.user);
     }
     let outcome = state.engine.complete(task, body.variables, options).await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/tasks/count",
+    tag = "tasks",
+    operation_id = "countTasks",
+    params(
+        CountQuery,
+    ),
+    responses(
+        (status = 200, description = "How many tasks the caller may see match the filters", body = CountDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn count(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<CountQuery>,
+) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ReadTasks)?;
+    let mut query = task_query(q.into())?;
+    caller.task_scope(&mut query);
+    let count = state.engine.count_tasks(&query).await?;
+    Ok(axum::Json(serde_json::json!({ "count": count })))
+}
+
+/// A 403 unless the caller (with tokens) is a leader or an administrator, or, when
+/// `assignee_may` is set, the task's current assignee.
+fn require_manager(
+    caller: &Caller,
+    row: &TaskRow,
+    assignee_may: bool,
+    what: &str,
+) -> ApiResult<()> {
+    let Some(p) = &caller.principal else {
+        return Ok(());
+    };
+    if matches!(p.role, Role::Leader | Role::Admin) {
+        return Ok(());
+    }
+    if assignee_may && row.record.assignee.as_deref() == Some(p.user.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(format!(
+        "only {}a leader of the task's agency or an administrator may {what} it",
+        if assignee_may {
+            "the task's assignee, "
+        } else {
+            ""
+        }
+    )))
+}
+
+fn required_user(user: String) -> ApiResult<String> {
+    present(Some(user))
+        .ok_or_else(|| ApiError::Invalid("send the user: {\"user\": \"...\"}".into()))
+}
+
+/// Sets the assignee directly, even over someone else's claim (leaders and administrators).
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/assign",
+    tag = "tasks",
+    operation_id = "assignTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = UserRequest,
+    responses(
+        (status = 200, description = "Assigned", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn assign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+    Json(body): Json<UserRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let task = id::<TaskId>(&task)?;
+    let user = required_user(body.user)?;
+    let row = workable_task(&state, &caller, task).await?;
+    require_manager(&caller, &row, false, "assign")?;
+    let outcome = state.engine.assign(task, &user, caller.options()).await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+/// Delegates the task to `user`: the assignee becomes its owner and gets it back when the
+/// delegate resolves it. The assignee, or a leader or administrator, may delegate.
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/delegate",
+    tag = "tasks",
+    operation_id = "delegateTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = UserRequest,
+    responses(
+        (status = 200, description = "Delegated", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn delegate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+    Json(body): Json<UserRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let task = id::<TaskId>(&task)?;
+    let user = required_user(body.user)?;
+    let row = workable_task(&state, &caller, task).await?;
+    require_manager(&caller, &row, true, "delegate")?;
+    let outcome = state.engine.delegate(task, &user, caller.options()).await?;
+    Ok(axum::Json(outcome_json(&outcome)))
+}
+
+/// Resolves a delegated task with variables: it goes back to its owner, who completes it.
+/// The assignee (the delegate), or a leader or administrator, may resolve.
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/resolve",
+    tag = "tasks",
+    operation_id = "resolveTask",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = Option<ResolveRequest>,
+    responses(
+        (status = 200, description = "Resolved: the task is its owner's again", body = OutcomeDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: another command got there first, or the resource no longer accepts this one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the command does not fit the process; nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+    OptionalJson(body): OptionalJson<ResolveRequest>,
+) -> ApiResult<axum::Json<Value>> {
+    let task = id::<TaskId>(&task)?;
+    let row = workable_task(&state, &caller, task).await?;
+    require_manager(&caller, &row, true, "resolve")?;
+    let outcome = state
+        .engine
+        .resolve(task, body.variables, caller.options())
+        .await?;
     Ok(axum::Json(outcome_json(&outcome)))
 }

@@ -138,6 +138,10 @@ impl Store for AnyStore {
         delegate!(self, s => s.tasks(query))
     }
 
+    async fn count_tasks(&self, query: &TaskQuery) -> Result<i64, StoreError> {
+        delegate!(self, s => s.count_tasks(query))
+    }
+
     async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {
         delegate!(self, s => s.task(id))
     }

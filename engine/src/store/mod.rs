@@ -526,6 +526,12 @@ pub trait Store: Send + Sync + 'static {
         query: &TaskQuery,
     ) -> impl Future<Output = Result<Vec<TaskRow>, StoreError>> + Send;
 
+    /// How many tasks `query` matches (its filters; sort and paging are ignored).
+    fn count_tasks(
+        &self,
+        query: &TaskQuery,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
     /// One task.
     fn task(&self, id: TaskId) -> impl Future<Output = Result<Option<TaskRow>, StoreError>> + Send;
 

@@ -545,6 +545,88 @@ fn schedule_row(r: &PgRow) -> Result<ScheduleRow, StoreError> {
 const DEFINITION_COLUMNS: &str =
     "key, version, name, resource, checksum, deployment_id, deployed_at";
 
+/// The `SELECT {columns}` of a task query with its WHERE clause, shared by `tasks` and
+/// `count_tasks` so the two cannot drift; also whether it reads a group's queue through the
+/// candidates index (`c`).
+fn task_filter<'q>(query: &'q TaskQuery, columns: &str) -> (QueryBuilder<'q, Postgres>, bool) {
+    // A group's open queue in creation order is read from the candidates index in order.
+    let by_group_in_order =
+        query.candidate_group.is_some() && !query.include_closed && query.sort == TaskSort::Created;
+    let mut q: QueryBuilder<'q, Postgres> = if by_group_in_order {
+        QueryBuilder::new(format!(
+            "SELECT {columns} FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
+             WHERE c.kind = 'group' AND t.state = 'open'"
+        ))
+    } else {
+        QueryBuilder::new(format!("SELECT {columns} FROM tasks t WHERE "))
+    };
+    if by_group_in_order {
+        if let Some(group) = &query.candidate_group {
+            q.push(" AND c.name = ").push_bind(group);
+        }
+    } else if query.include_closed {
+        q.push("true");
+    } else {
+        q.push("t.state = 'open'");
+    }
+    if let Some(group) = query
+        .candidate_group
+        .as_ref()
+        .filter(|_| !by_group_in_order)
+    {
+        if query.include_closed {
+            q.push(" AND t.candidate_groups @> jsonb_build_array(")
+                .push_bind(group)
+                .push("::text)");
+        } else {
+            q.push(
+                " AND t.id IN (SELECT task_id FROM task_candidates \
+                 WHERE kind = 'group' AND name = ",
+            )
+            .push_bind(group)
+            .push(")");
+        }
+    }
+    if let Some(assignee) = &query.assignee {
+        q.push(" AND t.assignee = ").push_bind(assignee);
+    }
+    if let Some(agency) = &query.agency {
+        q.push(" AND t.agency = ").push_bind(agency);
+    }
+    if let Some(w) = &query.workable_by {
+        // Candidate rows are removed when a task closes, so the JSON columns are read.
+        q.push(" AND (t.assignee = ")
+            .push_bind(&w.user)
+            .push(" OR t.candidate_users @> jsonb_build_array(")
+            .push_bind(&w.user)
+            .push("::text)");
+        if !w.groups.is_empty() {
+            q.push(" OR t.candidate_groups ?| ")
+                .push_bind(&w.groups)
+                .push("::text[]");
+        }
+        q.push(")");
+    }
+    if let Some(instance) = &query.instance {
+        q.push(" AND t.instance_id = ")
+            .push_bind(instance.to_string());
+    }
+    if let Some(before) = query.due_before {
+        q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
+            .push_bind(before);
+    }
+    match query.overdue {
+        Some(true) => {
+            q.push(" AND t.overdue");
+        }
+        Some(false) => {
+            q.push(" AND NOT t.overdue");
+        }
+        None => {}
+    }
+    (q, by_group_in_order)
+}
+
 impl Store for PostgresStore {
     async fn deploy(
         &self,
@@ -778,82 +860,7 @@ impl Store for PostgresStore {
     }
 
     async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
-        // A group's open queue in creation order is read from the candidates index in order.
-        let by_group_in_order = query.candidate_group.is_some()
-            && !query.include_closed
-            && query.sort == TaskSort::Created;
-        let mut q: QueryBuilder<Postgres> = if by_group_in_order {
-            QueryBuilder::new(
-                "SELECT t.* FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
-                 WHERE c.kind = 'group' AND t.state = 'open'",
-            )
-        } else {
-            QueryBuilder::new("SELECT * FROM tasks t WHERE ")
-        };
-        if by_group_in_order {
-            if let Some(group) = &query.candidate_group {
-                q.push(" AND c.name = ").push_bind(group);
-            }
-        } else if query.include_closed {
-            q.push("true");
-        } else {
-            q.push("t.state = 'open'");
-        }
-        if let Some(group) = query
-            .candidate_group
-            .as_ref()
-            .filter(|_| !by_group_in_order)
-        {
-            if query.include_closed {
-                q.push(" AND t.candidate_groups @> jsonb_build_array(")
-                    .push_bind(group)
-                    .push("::text)");
-            } else {
-                q.push(
-                    " AND t.id IN (SELECT task_id FROM task_candidates \
-                     WHERE kind = 'group' AND name = ",
-                )
-                .push_bind(group)
-                .push(")");
-            }
-        }
-        if let Some(assignee) = &query.assignee {
-            q.push(" AND t.assignee = ").push_bind(assignee);
-        }
-        if let Some(agency) = &query.agency {
-            q.push(" AND t.agency = ").push_bind(agency);
-        }
-        if let Some(w) = &query.workable_by {
-            // Candidate rows are removed when a task closes, so the JSON columns are read.
-            q.push(" AND (t.assignee = ")
-                .push_bind(&w.user)
-                .push(" OR t.candidate_users @> jsonb_build_array(")
-                .push_bind(&w.user)
-                .push("::text)");
-            if !w.groups.is_empty() {
-                q.push(" OR t.candidate_groups ?| ")
-                    .push_bind(&w.groups)
-                    .push("::text[]");
-            }
-            q.push(")");
-        }
-        if let Some(instance) = &query.instance {
-            q.push(" AND t.instance_id = ")
-                .push_bind(instance.to_string());
-        }
-        if let Some(before) = query.due_before {
-            q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
-                .push_bind(before);
-        }
-        match query.overdue {
-            Some(true) => {
-                q.push(" AND t.overdue");
-            }
-            Some(false) => {
-                q.push(" AND NOT t.overdue");
-            }
-            None => {}
-        }
+        let (mut q, by_group_in_order) = task_filter(query, "t.*");
         q.push(match query.sort {
             TaskSort::Created if by_group_in_order => " ORDER BY c.created_at, c.task_id",
             TaskSort::Created => " ORDER BY t.created_at, t.id",
@@ -865,6 +872,14 @@ impl Store for PostgresStore {
             .push_bind(query.offset.unwrap_or(0) as i64);
         let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(task_row).collect()
+    }
+
+    async fn count_tasks(&self, query: &TaskQuery) -> Result<i64, StoreError> {
+        let (mut q, _) = task_filter(query, "COUNT(*)");
+        q.build_query_scalar::<i64>()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {

@@ -687,6 +687,88 @@ fn commit_error(e: sqlx::Error) -> StoreError {
     backend(e)
 }
 
+/// The `SELECT {columns}` of a task query with its WHERE clause, shared by `tasks` and
+/// `count_tasks` so the two cannot drift; also whether it reads a group's queue through the
+/// candidates index (`c`).
+fn task_filter<'q>(query: &'q TaskQuery, columns: &str) -> (QueryBuilder<'q, Sqlite>, bool) {
+    // A group's open queue in creation order is read from the candidates index in order.
+    let by_group_in_order =
+        query.candidate_group.is_some() && !query.include_closed && query.sort == TaskSort::Created;
+    let mut q: QueryBuilder<'q, Sqlite> = if by_group_in_order {
+        QueryBuilder::new(format!(
+            "SELECT {columns} FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
+             WHERE c.kind = 'group' AND t.state = 'open'"
+        ))
+    } else {
+        QueryBuilder::new(format!("SELECT {columns} FROM tasks t WHERE "))
+    };
+    if by_group_in_order {
+        if let Some(group) = &query.candidate_group {
+            q.push(" AND c.name = ").push_bind(group);
+        }
+    } else if query.include_closed {
+        q.push("1 = 1");
+    } else {
+        q.push("t.state = 'open'");
+    }
+    if let Some(group) = query
+        .candidate_group
+        .as_ref()
+        .filter(|_| !by_group_in_order)
+    {
+        if query.include_closed {
+            q.push(" AND EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value = ")
+                .push_bind(group)
+                .push(")");
+        } else {
+            q.push(" AND t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = ")
+                .push_bind(group)
+                .push(")");
+        }
+    }
+    if let Some(assignee) = &query.assignee {
+        q.push(" AND t.assignee = ").push_bind(assignee);
+    }
+    if let Some(agency) = &query.agency {
+        q.push(" AND t.agency = ").push_bind(agency);
+    }
+    if let Some(w) = &query.workable_by {
+        // Candidate rows are removed when a task closes, so the JSON columns are read.
+        q.push(" AND (t.assignee = ")
+            .push_bind(&w.user)
+            .push(" OR EXISTS (SELECT 1 FROM json_each(t.candidate_users) u WHERE u.value = ")
+            .push_bind(&w.user)
+            .push(")");
+        if !w.groups.is_empty() {
+            q.push(" OR EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value IN (");
+            let mut list = q.separated(", ");
+            for group in &w.groups {
+                list.push_bind(group);
+            }
+            q.push("))");
+        }
+        q.push(")");
+    }
+    if let Some(instance) = &query.instance {
+        q.push(" AND t.instance_id = ")
+            .push_bind(instance.to_string());
+    }
+    if let Some(before) = query.due_before {
+        q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
+            .push_bind(before);
+    }
+    match query.overdue {
+        Some(true) => {
+            q.push(" AND t.overdue = 1");
+        }
+        Some(false) => {
+            q.push(" AND t.overdue = 0");
+        }
+        None => {}
+    }
+    (q, by_group_in_order)
+}
+
 impl Store for SqliteStore {
     async fn deploy(
         &self,
@@ -918,86 +1000,7 @@ impl Store for SqliteStore {
     }
 
     async fn tasks(&self, query: &TaskQuery) -> Result<Vec<TaskRow>, StoreError> {
-        // A group's open queue in creation order is read from the candidates index in order.
-        let by_group_in_order = query.candidate_group.is_some()
-            && !query.include_closed
-            && query.sort == TaskSort::Created;
-        let mut q: QueryBuilder<Sqlite> = if by_group_in_order {
-            QueryBuilder::new(
-                "SELECT t.* FROM task_candidates c JOIN tasks t ON t.id = c.task_id \
-                 WHERE c.kind = 'group' AND t.state = 'open'",
-            )
-        } else {
-            QueryBuilder::new("SELECT * FROM tasks t WHERE ")
-        };
-        if by_group_in_order {
-            if let Some(group) = &query.candidate_group {
-                q.push(" AND c.name = ").push_bind(group);
-            }
-        } else if query.include_closed {
-            q.push("1 = 1");
-        } else {
-            q.push("t.state = 'open'");
-        }
-        if let Some(group) = query
-            .candidate_group
-            .as_ref()
-            .filter(|_| !by_group_in_order)
-        {
-            if query.include_closed {
-                q.push(
-                    " AND EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value = ",
-                )
-                .push_bind(group)
-                .push(")");
-            } else {
-                q.push(" AND t.id IN (SELECT task_id FROM task_candidates WHERE kind = 'group' AND name = ")
-                    .push_bind(group)
-                    .push(")");
-            }
-        }
-        if let Some(assignee) = &query.assignee {
-            q.push(" AND t.assignee = ").push_bind(assignee);
-        }
-        if let Some(agency) = &query.agency {
-            q.push(" AND t.agency = ").push_bind(agency);
-        }
-        if let Some(w) = &query.workable_by {
-            // Candidate rows are removed when a task closes, so the JSON columns are read.
-            q.push(" AND (t.assignee = ")
-                .push_bind(&w.user)
-                .push(" OR EXISTS (SELECT 1 FROM json_each(t.candidate_users) u WHERE u.value = ")
-                .push_bind(&w.user)
-                .push(")");
-            if !w.groups.is_empty() {
-                q.push(
-                    " OR EXISTS (SELECT 1 FROM json_each(t.candidate_groups) g WHERE g.value IN (",
-                );
-                let mut list = q.separated(", ");
-                for group in &w.groups {
-                    list.push_bind(group);
-                }
-                q.push("))");
-            }
-            q.push(")");
-        }
-        if let Some(instance) = &query.instance {
-            q.push(" AND t.instance_id = ")
-                .push_bind(instance.to_string());
-        }
-        if let Some(before) = query.due_before {
-            q.push(" AND t.due_at IS NOT NULL AND t.due_at < ")
-                .push_bind(before);
-        }
-        match query.overdue {
-            Some(true) => {
-                q.push(" AND t.overdue = 1");
-            }
-            Some(false) => {
-                q.push(" AND t.overdue = 0");
-            }
-            None => {}
-        }
+        let (mut q, by_group_in_order) = task_filter(query, "t.*");
         q.push(match query.sort {
             TaskSort::Created if by_group_in_order => " ORDER BY c.created_at, c.task_id",
             TaskSort::Created => " ORDER BY t.created_at, t.id",
@@ -1009,6 +1012,14 @@ impl Store for SqliteStore {
             .push_bind(query.offset.unwrap_or(0) as i64);
         let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(task_row).collect()
+    }
+
+    async fn count_tasks(&self, query: &TaskQuery) -> Result<i64, StoreError> {
+        let (mut q, _) = task_filter(query, "COUNT(*)");
+        q.build_query_scalar::<i64>()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
     }
 
     async fn task(&self, id: TaskId) -> Result<Option<TaskRow>, StoreError> {

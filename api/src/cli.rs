@@ -34,6 +34,11 @@ pub struct Global {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log format on standard error: `text` for people, `json` (one object a line) for log
+    /// collectors. The level comes from MOTCUA_LOG (default `warn`).
+    #[arg(long, global = true, env = "MOTCUA_LOG_FORMAT", default_value = "text",
+          value_parser = ["text", "json"])]
+    pub log_format: String,
     /// The acting user, recorded in the journal.
     #[arg(long, global = true, env = "MOTCUA_USER")]
     pub user: Option<String>,

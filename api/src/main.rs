@@ -11,13 +11,16 @@ use motcua_api::{cli, commands};
 #[tokio::main]
 async fn main() {
     let args = cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MOTCUA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.global.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     if let Err(e) = commands::run(args).await {
         eprintln!("lỗi / error: {e:#}");
         std::process::exit(1);

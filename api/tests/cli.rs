@@ -624,3 +624,41 @@ fn the_queue_shows_sla_due_dates_and_filters_overdue() {
     let err = fails(dir.path(), &["tasks", "--due-before", "tomorrow"]);
     assert!(err.contains("tomorrow"), "{err}");
 }
+
+#[test]
+fn logs_can_be_json_for_collectors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = command(dir.path())
+        .env("MOTCUA_LOG", "debug")
+        .args([
+            "--database",
+            &db_url(dir.path()),
+            "--log-format",
+            "json",
+            "worker",
+            "--once",
+        ])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "debug logging writes something");
+    for line in &lines {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("fields").is_some(),
+            "{line}"
+        );
+    }
+    let refused = command(dir.path())
+        .args(["--log-format", "xml", "definitions"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "clap refuses an unknown format"
+    );
+}

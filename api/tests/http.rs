@@ -584,6 +584,63 @@ async fn count_assign_delegate_resolve_over_http(backend: Backend) {
         .await
         .problem(StatusCode::BAD_REQUEST, "invalid");
 
+    // Cursor paging: a full page names the next one in X-Next-Cursor; the body stays an array.
+    let page = |query: Vec<(&'static str, String)>| {
+        let api = &api;
+        async move {
+            let response = api
+                .http
+                .get(format!("{}/tasks", api.base))
+                .query(&query)
+                .send()
+                .await
+                .expect("the server answers");
+            assert_eq!(response.status(), StatusCode::OK);
+            let cursor = response
+                .headers()
+                .get("x-next-cursor")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: Value = response.json().await.expect("JSON");
+            let ids: Vec<String> = array(&body)
+                .iter()
+                .map(|t| text(t, "id").to_owned())
+                .collect();
+            (ids, cursor)
+        }
+    };
+    let (all, none) = page(vec![]).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(none, None, "a page that is not full has no next cursor");
+    let (first, cursor) = page(vec![("limit", "1".into())]).await;
+    let cursor = cursor.expect("a full page has a next cursor");
+    let (second, _) = page(vec![("limit", "1".into()), ("cursor", cursor.clone())]).await;
+    assert_eq!(
+        [first, second].concat(),
+        all,
+        "every task once across pages"
+    );
+    let (rest, end) = page(vec![("limit", "2".into()), ("cursor", cursor.clone())]).await;
+    assert_eq!((rest.len(), end), (1, None));
+    for bad in [
+        format!("/tasks?cursor={cursor}&sort=due"),
+        format!("/tasks?cursor={cursor}&offset=0"),
+        "/tasks?cursor=not-a-cursor".to_owned(),
+    ] {
+        api.get(&bad)
+            .await
+            .problem(StatusCode::BAD_REQUEST, "invalid");
+    }
+    // Text over HTTP, Vietnamese as written, and the procedure filter.
+    let (found, _) = page(vec![("text", "tiếp nhận".into())]).await;
+    assert_eq!(found, all);
+    let (found, _) = page(vec![("text", "thẩm định".into())]).await;
+    assert!(found.is_empty());
+    assert_eq!(
+        count("?text=ti%E1%BA%BFp&procedure=dang-ky-khai-sinh").await["count"],
+        2
+    );
+    assert_eq!(count("?procedure=khac").await["count"], 0);
+
     let queue = api
         .get(&format!("/tasks?instance={}", instances[0]))
         .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use motcua_engine::store::any::AnyStore;
-use motcua_engine::store::{TaskQuery, TaskSort, Workable};
+use motcua_engine::store::{TaskCursor, TaskQuery, TaskSort, Workable};
 use motcua_engine::{
     CommandOptions, DeployFile, Engine, EngineError, InstanceStatus, StartInstance,
 };
@@ -929,7 +929,116 @@ motcua_tests::on_both_databases!(
     task_queue_scoped_to_an_agency_and_groups,
     count_tasks_uses_the_filters_of_tasks,
     delegate_resolve_complete_replays,
+    task_queue_by_procedure_text_and_cursor,
 );
+
+/// The procedure and text filters, and cursor paging that lists every task once, through the
+/// table path and the group index path; tasks created at the same instant are ordered by id.
+async fn task_queue_by_procedure_text_and_cursor(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "task_queue_procedure_text_cursor").await else {
+        return;
+    };
+    let engine = db.open().await;
+    let other = BIRTH.replace("id=\"dang-ky-khai-sinh\"", "id=\"khai-sinh-b\"");
+    engine
+        .deploy("two", &[file("a.bpmn", BIRTH), file("b.bpmn", &other)])
+        .await
+        .unwrap();
+    let mut first = Vec::new();
+    for (i, key) in [
+        "dang-ky-khai-sinh",
+        "khai-sinh-b",
+        "dang-ky-khai-sinh",
+        "khai-sinh-b",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Two and two share an instant.
+        if i % 2 == 0 {
+            db.clock.advance(Duration::minutes(1));
+        }
+        let o = engine
+            .start(start(key), CommandOptions::default())
+            .await
+            .unwrap();
+        first.push(o.tasks[0]);
+    }
+    db.clock.advance(Duration::minutes(1));
+    engine
+        .complete(
+            first[0],
+            vars(json!({"dossierComplete": true})),
+            CommandOptions::by("lan"),
+        )
+        .await
+        .unwrap();
+    let ids = |rows: Vec<motcua_engine::store::TaskRow>| {
+        rows.into_iter().map(|t| t.record.id).collect::<Vec<_>>()
+    };
+    let by_procedure = TaskQuery {
+        definition_key: Some("khai-sinh-b".into()),
+        ..TaskQuery::default()
+    };
+    assert_eq!(
+        ids(engine.tasks(&by_procedure).await.unwrap()),
+        [first[1], first[3]]
+    );
+    assert_eq!(engine.count_tasks(&by_procedure).await.unwrap(), 2);
+    let by_text = |text: &str| TaskQuery {
+        name_contains: Some(text.into()),
+        ..TaskQuery::default()
+    };
+    let reviewing = engine.tasks(&by_text("thẩm định")).await.unwrap();
+    assert_eq!(reviewing.len(), 1, "Vietnamese text matches as written");
+    assert_eq!(reviewing[0].record.name, "Thẩm định hồ sơ");
+    let mut receiving = ids(engine.tasks(&by_text("tiếp nhận")).await.unwrap());
+    receiving.sort();
+    let mut expected = vec![first[1], first[2], first[3]];
+    expected.sort();
+    assert_eq!(receiving, expected, "case-insensitive on the first letter");
+    assert!(engine.tasks(&by_text("%")).await.unwrap().is_empty());
+    assert!(engine.tasks(&by_text("_")).await.unwrap().is_empty());
+    let both = TaskQuery {
+        definition_key: Some("dang-ky-khai-sinh".into()),
+        name_contains: Some("hồ sơ".into()),
+        ..TaskQuery::default()
+    };
+    assert_eq!(engine.count_tasks(&both).await.unwrap(), 2);
+
+    for group in [None, Some("mot-cua")] {
+        let base = TaskQuery {
+            candidate_group: group.map(str::to_owned),
+            ..TaskQuery::default()
+        };
+        let all = ids(engine.tasks(&base).await.unwrap());
+        assert!(all.len() >= 3, "{group:?}: {all:?}");
+        let mut listed = Vec::new();
+        let mut after = None;
+        loop {
+            let page = engine
+                .tasks(&TaskQuery {
+                    limit: Some(2),
+                    after,
+                    ..base.clone()
+                })
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            let cursor = TaskCursor::after(&last.record);
+            assert_eq!(TaskCursor::decode(&cursor.encode()), Some(cursor));
+            after = Some(cursor);
+            let full = page.len() == 2;
+            listed.extend(ids(page));
+            if !full {
+                break;
+            }
+        }
+        assert_eq!(listed, all, "{group:?}: every task once, in order");
+    }
+    assert_eq!(TaskCursor::decode("zz"), None);
+    assert_eq!(TaskCursor::decode("6162"), None);
+}
 
 /// The scope the HTTP API gives a civil servant: one agency's tasks, and of those only the ones
 /// offered to one of their groups, naming them, or assigned to them; open or closed, through

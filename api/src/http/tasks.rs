@@ -1,4 +1,4 @@
-//! User tasks, shaped after Camunda 7's task REST: `GET /tasks` (filters, sort, offset paging),
+//! User tasks, shaped after Camunda 7's task REST: `GET /tasks` (filters, sort, offset or cursor paging),
 //! `GET /tasks/count` (the same filters), `GET /tasks/{id}`, `POST /tasks/{id}/claim`,
 //! `POST /tasks/{id}/unclaim`, `POST /tasks/{id}/assign`, `POST /tasks/{id}/delegate`,
 //! `POST /tasks/{id}/resolve` and `POST /tasks/{id}/complete`.
@@ -7,10 +7,11 @@
 //! task outside that scope answers 404 on every route, exactly like an unknown id.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use motcua_engine::store::{TaskQuery, TaskRow, TaskSort};
+use motcua_engine::store::{TaskCursor, TaskQuery, TaskRow, TaskSort};
 use motcua_engine::{EngineError, InstanceId, TaskId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -48,6 +49,10 @@ struct ListQuery {
     assignee: Option<String>,
     /// Tasks of this instance (a UUID).
     instance: Option<String>,
+    /// Tasks of this procedure (its definition key).
+    procedure: Option<String>,
+    /// Tasks whose name contains this text, case-insensitively (e.g. `thẩm định`).
+    text: Option<String>,
     /// Include completed and cancelled tasks.
     #[serde(default)]
     all: bool,
@@ -61,6 +66,9 @@ struct ListQuery {
     limit: Option<u32>,
     /// Skip this many tasks first (default 0).
     offset: Option<u32>,
+    /// Continue after the page that answered this `X-Next-Cursor` (creation order only; not
+    /// with `sort=due` or `offset`).
+    cursor: Option<String>,
 }
 
 /// `GET /tasks/count` parameters: the filters of `GET /tasks`.
@@ -74,6 +82,10 @@ struct CountQuery {
     assignee: Option<String>,
     /// Tasks of this instance (a UUID).
     instance: Option<String>,
+    /// Tasks of this procedure (its definition key).
+    procedure: Option<String>,
+    /// Tasks whose name contains this text, case-insensitively (e.g. `thẩm định`).
+    text: Option<String>,
     /// Include completed and cancelled tasks.
     #[serde(default)]
     all: bool,
@@ -89,6 +101,8 @@ impl From<CountQuery> for ListQuery {
             group: q.group,
             assignee: q.assignee,
             instance: q.instance,
+            procedure: q.procedure,
+            text: q.text,
             all: q.all,
             overdue: q.overdue,
             due_before: q.due_before,
@@ -152,6 +166,26 @@ fn task_query(q: ListQuery) -> ApiResult<TaskQuery> {
             )))
         }
     };
+    let after = match present(q.cursor) {
+        None => None,
+        Some(token) => {
+            if sort != TaskSort::Created {
+                return Err(ApiError::Invalid(
+                    "cursor pages the creation order only: drop sort=due".into(),
+                ));
+            }
+            if q.offset.is_some() {
+                return Err(ApiError::Invalid(
+                    "cursor and offset do not go together: use one way of paging".into(),
+                ));
+            }
+            Some(TaskCursor::decode(&token).ok_or_else(|| {
+                ApiError::Invalid(format!(
+                    "cursor '{token}' is not one this server gave out (X-Next-Cursor)"
+                ))
+            })?)
+        }
+    };
     let limit = q.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::Invalid(format!(
@@ -171,6 +205,9 @@ fn task_query(q: ListQuery) -> ApiResult<TaskQuery> {
             .map(parse_due_before)
             .transpose()?,
         overdue: q.overdue,
+        definition_key: present(q.procedure),
+        name_contains: present(q.text),
+        after,
         sort,
         limit: Some(limit),
         offset: Some(q.offset.unwrap_or(0)),
@@ -212,7 +249,8 @@ async fn workable_task(state: &AppState, caller: &Caller, task: TaskId) -> ApiRe
         ListQuery,
     ),
     responses(
-        (status = 200, description = "The tasks the caller may see, by the filters", body = Vec<TaskDto>),
+        (status = 200, description = "The tasks the caller may see, by the filters", body = Vec<TaskDto>,
+            headers(("X-Next-Cursor" = String, description = "When the page is full in creation order: pass it as `cursor` for the next page"))),
         (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
@@ -224,14 +262,21 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<ListQuery>,
-) -> ApiResult<axum::Json<Value>> {
+) -> ApiResult<Response> {
     caller.require(Action::ReadTasks)?;
     let mut query = task_query(q)?;
     caller.task_scope(&mut query);
     let tasks = state.engine.tasks(&query).await?;
-    Ok(axum::Json(Value::Array(
-        tasks.iter().map(task_json).collect(),
-    )))
+    let full = Some(tasks.len() as u32) == query.limit;
+    let next = tasks
+        .last()
+        .filter(|_| full && query.sort == TaskSort::Created)
+        .map(|t| TaskCursor::after(&t.record).encode());
+    let body = axum::Json(Value::Array(tasks.iter().map(task_json).collect()));
+    Ok(match next {
+        Some(cursor) => ([("x-next-cursor", cursor)], body).into_response(),
+        None => body.into_response(),
+    })
 }
 
 #[utoipa::path(

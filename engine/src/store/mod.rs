@@ -156,6 +156,14 @@ pub struct TaskQuery {
     pub include_closed: bool,
     /// Only tasks due before this instant.
     pub due_before: Option<DateTime<Utc>>,
+    /// Only tasks of this procedure (definition key).
+    pub definition_key: Option<String>,
+    /// Only tasks whose name contains this text (case-insensitive where the database folds
+    /// case; always as written).
+    pub name_contains: Option<String>,
+    /// Only tasks strictly after this position in creation order (cursor paging; only with
+    /// [`TaskSort::Created`]).
+    pub after: Option<TaskCursor>,
     /// Only overdue tasks (`Some(true)`) or only tasks not overdue (`Some(false)`).
     pub overdue: Option<bool>,
     /// Order: oldest first (default) or by due date (undated last).
@@ -164,6 +172,53 @@ pub struct TaskQuery {
     pub limit: Option<u32>,
     /// Skip this many (offset paging).
     pub offset: Option<u32>,
+}
+
+/// A position in the task queue's creation order: `(created_at, id)` of the last task read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaskCursor {
+    /// When the task was created.
+    pub created_at: DateTime<Utc>,
+    /// The task.
+    pub id: TaskId,
+}
+
+impl TaskCursor {
+    /// The cursor just after `task`.
+    pub fn after(task: &TaskRecord) -> Self {
+        TaskCursor {
+            created_at: task.created_at,
+            id: task.id,
+        }
+    }
+
+    /// An opaque token: hex of `<created_at RFC 3339>|<task id>`.
+    pub fn encode(&self) -> String {
+        let text = format!(
+            "{}|{}",
+            self.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            self.id
+        );
+        text.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reads a token made by [`TaskCursor::encode`]; `None` when it is malformed.
+    pub fn decode(token: &str) -> Option<Self> {
+        if !token.len().is_multiple_of(2) || !token.is_ascii() {
+            return None;
+        }
+        let bytes = (0..token.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&token[i..i + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (at, id) = text.split_once('|')?;
+        Some(TaskCursor {
+            created_at: DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+            id: id.parse().ok()?,
+        })
+    }
 }
 
 /// Who may work a task: a task matches when it is assigned to `user`, names `user` among its

@@ -607,6 +607,32 @@ fn task_filter<'q>(query: &'q TaskQuery, columns: &str) -> (QueryBuilder<'q, Pos
         }
         q.push(")");
     }
+    if let Some(key) = &query.definition_key {
+        q.push(" AND t.definition_key = ").push_bind(key);
+    }
+    if let Some(text) = &query.name_contains {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        q.push(" AND t.name ILIKE '%' || ")
+            .push_bind(escaped)
+            .push(" || '%'");
+    }
+    if let Some(cursor) = query.after {
+        let (at, id) = if by_group_in_order {
+            ("c.created_at", "c.task_id")
+        } else {
+            ("t.created_at", "t.id")
+        };
+        q.push(format!(" AND ({at} > "))
+            .push_bind(cursor.created_at)
+            .push(format!(" OR ({at} = "))
+            .push_bind(cursor.created_at)
+            .push(format!(" AND {id} > "))
+            .push_bind(cursor.id.to_string())
+            .push("))");
+    }
     if let Some(instance) = &query.instance {
         q.push(" AND t.instance_id = ")
             .push_bind(instance.to_string());

@@ -749,6 +749,31 @@ fn task_filter<'q>(query: &'q TaskQuery, columns: &str) -> (QueryBuilder<'q, Sql
         }
         q.push(")");
     }
+    if let Some(key) = &query.definition_key {
+        q.push(" AND t.definition_key = ").push_bind(key);
+    }
+    if let Some(text) = &query.name_contains {
+        // SQLite's lower() folds ASCII only, so the text as written is compared too.
+        q.push(" AND (instr(lower(t.name), lower(")
+            .push_bind(text)
+            .push(")) > 0 OR instr(t.name, ")
+            .push_bind(text)
+            .push(") > 0)");
+    }
+    if let Some(cursor) = query.after {
+        let (at, id) = if by_group_in_order {
+            ("c.created_at", "c.task_id")
+        } else {
+            ("t.created_at", "t.id")
+        };
+        q.push(format!(" AND ({at} > "))
+            .push_bind(cursor.created_at)
+            .push(format!(" OR ({at} = "))
+            .push_bind(cursor.created_at)
+            .push(format!(" AND {id} > "))
+            .push_bind(cursor.id.to_string())
+            .push("))");
+    }
     if let Some(instance) = &query.instance {
         q.push(" AND t.instance_id = ")
             .push_bind(instance.to_string());

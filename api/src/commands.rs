@@ -333,7 +333,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             action: Some(IncidentsCmd::Retry { job, retries }),
         } => {
             let engine = open(g).await?;
-            engine.retry_incident(job_id(&job)?, retries).await?;
+            engine
+                .retry_incident(job_id(&job)?, retries, options(g))
+                .await?;
             say!("job {job}: {retries} new attempt(s), due now");
             Ok(())
         }
@@ -446,7 +448,13 @@ async fn run_jobs(g: &Global, cmd: JobsCmd) -> Result<()> {
                 bail!("--lock-seconds must be positive");
             }
             let jobs = engine
-                .fetch_and_lock(&topic, &worker, max, Duration::seconds(lock_seconds))
+                .fetch_and_lock_keyed(
+                    &topic,
+                    &worker,
+                    max,
+                    Duration::seconds(lock_seconds),
+                    &options(g),
+                )
                 .await?;
             print_json(&Value::Array(
                 jobs.iter().map(output::fetched_job_json).collect(),

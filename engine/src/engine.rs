@@ -558,6 +558,83 @@ impl<S: Store> Engine<S> {
         Ok(out)
     }
 
+    /// [`Engine::fetch_and_lock`] under an idempotency key: a retry with the same key and
+    /// request answers the jobs of the first fetch again (as they are now, if this worker still
+    /// holds them) instead of locking more. The answer is recorded right after the jobs are
+    /// locked, not in the same transaction: if the engine dies in between, a retry locks a new
+    /// batch and the first one is free again when its locks expire.
+    pub async fn fetch_and_lock_keyed(
+        &self,
+        topic: &str,
+        worker: &str,
+        max: u32,
+        lock_for: Duration,
+        options: &CommandOptions,
+    ) -> Result<Vec<FetchedJob>, EngineError> {
+        let Some(key) = &options.idempotency_key else {
+            return self.fetch_and_lock(topic, worker, max, lock_for).await;
+        };
+        let print = fingerprint(&json!({
+            "op": "fetch-and-lock",
+            "topic": topic,
+            "worker": worker,
+            "max": max,
+            "lockSeconds": lock_for.num_seconds(),
+        }));
+        if let Some((recorded, response)) = self.store.idempotent(key).await? {
+            if recorded != print {
+                return Err(EngineError::Conflict(format!(
+                    "idempotency key '{key}' was already used for a different request"
+                )));
+            }
+            let ids: Vec<(JobId, DateTime<Utc>)> = serde_json::from_value(response)
+                .map_err(|e| EngineError::Fatal(format!("stored answer for '{key}': {e}")))?;
+            let mut out = Vec::with_capacity(ids.len());
+            for (id, lock_expires_at) in ids {
+                let Some(row) = self.store.job(id).await? else {
+                    continue;
+                };
+                let Some(instance) = row.instance else {
+                    continue;
+                };
+                let variables = self
+                    .store
+                    .instance(instance)
+                    .await?
+                    .map(|i| i.state.variables)
+                    .unwrap_or_default();
+                out.push(FetchedJob {
+                    job: JobRecord {
+                        id,
+                        kind: crate::command::JobKind::External,
+                        instance,
+                        node: row.node,
+                        topic: row.topic,
+                        retries: row.retries,
+                        due_at: row.due_at,
+                    },
+                    variables,
+                    lock_expires_at,
+                });
+            }
+            return Ok(out);
+        }
+        let fetched = self.fetch_and_lock(topic, worker, max, lock_for).await?;
+        let ids: Vec<(JobId, DateTime<Utc>)> = fetched
+            .iter()
+            .map(|f| (f.job.id, f.lock_expires_at))
+            .collect();
+        let record = IdempotencyRecord {
+            key: key.clone(),
+            fingerprint: print,
+            response: serde_json::to_value(&ids).map_err(|e| EngineError::Fatal(e.to_string()))?,
+        };
+        self.store
+            .record_idempotent(&record, self.clock.now())
+            .await?;
+        Ok(fetched)
+    }
+
     async fn locked_job_instance(
         &self,
         job: JobId,

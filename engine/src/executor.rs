@@ -391,8 +391,14 @@ impl<S: Store> Engine<S> {
         }
     }
 
-    /// Gives the job of an incident `retries` new attempts, due now.
-    pub async fn retry_incident(&self, job: JobId, retries: u32) -> Result<(), EngineError> {
+    /// Gives the job of an incident `retries` new attempts, due now. The acting person and an
+    /// idempotency key come in `options` (no actor: recorded as `operator`).
+    pub async fn retry_incident(
+        &self,
+        job: JobId,
+        retries: u32,
+        options: CommandOptions,
+    ) -> Result<(), EngineError> {
         let row = self
             .store
             .job(job)
@@ -403,12 +409,12 @@ impl<S: Store> Engine<S> {
             })?;
         match row.instance {
             Some(instance) => {
-                self.execute(
-                    instance,
-                    Command::RetryJob { job, retries },
-                    CommandOptions::by("operator"),
-                )
-                .await?;
+                let options = CommandOptions {
+                    actor: options.actor.or_else(|| Some("operator".into())),
+                    ..options
+                };
+                self.execute(instance, Command::RetryJob { job, retries }, options)
+                    .await?;
             }
             None => {
                 self.store

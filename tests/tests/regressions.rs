@@ -74,4 +74,68 @@ async fn a_retried_job_completion_returns_its_first_answer(backend: Backend) {
         .expect("replays");
 }
 
-motcua_tests::on_both_databases!(a_retried_job_completion_returns_its_first_answer);
+/// A worker whose fetch answer was lost retries it with the same key: it gets the same jobs
+/// again instead of locking more; the same key for another request is a conflict.
+async fn a_retried_keyed_fetch_returns_the_same_jobs(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "a_retried_keyed_fetch_returns_the_same_jobs").await else {
+        return;
+    };
+    let engine = db.open().await;
+    engine
+        .deploy(
+            "p",
+            &[DeployFile {
+                name: "p.bpmn".into(),
+                bytes: WORKER_PROCESS.as_bytes().to_vec(),
+            }],
+        )
+        .await
+        .expect("deploy");
+    for _ in 0..3 {
+        engine
+            .start(
+                StartInstance {
+                    key: "p".into(),
+                    ..StartInstance::default()
+                },
+                CommandOptions::default(),
+            )
+            .await
+            .expect("start");
+    }
+    let key = CommandOptions::default().with_key("fetch-1");
+    let lock = Duration::minutes(1);
+    let first = engine
+        .fetch_and_lock_keyed("notify", "w1", 2, lock, &key)
+        .await
+        .expect("fetch");
+    assert_eq!(first.len(), 2);
+    let again = engine
+        .fetch_and_lock_keyed("notify", "w1", 2, lock, &key)
+        .await
+        .expect("retry");
+    let ids = |v: &[motcua_engine::FetchedJob]| v.iter().map(|f| f.job.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&first),
+        ids(&again),
+        "the same jobs, nothing more locked"
+    );
+    let rest = engine
+        .fetch_and_lock("notify", "w2", 10, lock)
+        .await
+        .expect("fetch the rest");
+    assert_eq!(rest.len(), 1, "the retry locked no extra job");
+    let other = engine
+        .fetch_and_lock_keyed("notify", "w1", 5, lock, &key)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(other, motcua_engine::EngineError::Conflict(_)),
+        "{other:?}"
+    );
+}
+
+motcua_tests::on_both_databases!(
+    a_retried_job_completion_returns_its_first_answer,
+    a_retried_keyed_fetch_returns_the_same_jobs,
+);

@@ -553,7 +553,10 @@ async fn a_panicking_handler_retries_with_back_off_then_raises_an_incident_that_
         0,
         "an incident waits for a person"
     );
-    engine.retry_incident(incidents[0].job, 1).await.unwrap();
+    engine
+        .retry_incident(incidents[0].job, 1, CommandOptions::by("operator-lan"))
+        .await
+        .unwrap();
     assert!(engine.incidents().await.unwrap().is_empty());
     assert_eq!(engine.run_all_due_jobs("w").await.unwrap().handled, 1);
     assert_eq!(

@@ -97,11 +97,12 @@ async fn fetch_and_lock(
     }
     let jobs = state
         .engine
-        .fetch_and_lock(
+        .fetch_and_lock_keyed(
             &body.topic,
             &body.worker_id,
             max,
             Duration::seconds(i64::from(lock)),
+            &caller.options(),
         )
         .await?;
     Ok(axum::Json(Value::Array(

@@ -85,6 +85,9 @@ async fn retry(
             "retries must be between 1 and 100, not {retries}"
         )));
     }
-    state.engine.retry_incident(job, retries).await?;
+    state
+        .engine
+        .retry_incident(job, retries, caller.options())
+        .await?;
     Ok(axum::Json(json!({ "job": job, "retries": retries })))
 }

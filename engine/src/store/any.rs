@@ -130,6 +130,14 @@ impl Store for AnyStore {
         delegate!(self, s => s.idempotent(key))
     }
 
+    async fn record_idempotent(
+        &self,
+        record: &super::IdempotencyRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.record_idempotent(record, at))
+    }
+
     async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
         delegate!(self, s => s.commit(commit))
     }

@@ -572,6 +572,14 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
     ) -> impl Future<Output = Result<Option<(String, Value)>, StoreError>> + Send;
 
+    /// Records the answer to a keyed request that is not an instance command (fetch-and-lock);
+    /// an existing record for the key is kept.
+    fn record_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Writes one command's result atomically (see the module comment).
     fn commit(&self, commit: Commit<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 

@@ -881,6 +881,25 @@ impl Store for PostgresStore {
         }
     }
 
+    async fn record_idempotent(
+        &self,
+        record: &super::IdempotencyRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO idempotency (key, fingerprint, response, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&record.key)
+        .bind(&record.fingerprint)
+        .bind(record.response.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
     async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
         self.write(&commit, None).await.map(|_| ())
     }

@@ -1020,6 +1020,25 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn record_idempotent(
+        &self,
+        record: &super::IdempotencyRecord,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&record.key)
+        .bind(&record.fingerprint)
+        .bind(record.response.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
     async fn commit(&self, commit: Commit<'_>) -> Result<(), StoreError> {
         self.run_batch(&commit, None).await.map_err(commit_error)
     }

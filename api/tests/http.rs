@@ -678,6 +678,26 @@ async fn count_assign_delegate_resolve_over_http(backend: Backend) {
         .await
         .expect(StatusCode::OK);
     assert_eq!(text(&one, "assignee"), "minh");
+    // Camunda-style identity links: the candidate group, the delegate as assignee, the owner.
+    let links = api
+        .get(&format!("/tasks/{task}/identity-links"))
+        .await
+        .expect(StatusCode::OK);
+    let kinds: Vec<(String, String)> = links
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|l| {
+            let who = l["userId"].as_str().or(l["groupId"].as_str()).unwrap_or("");
+            (text(l, "type").to_owned(), who.to_owned())
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("assignee".into(), "minh".into())),
+        "{links}"
+    );
+    assert!(kinds.contains(&("owner".into(), "hoa".into())), "{links}");
+    assert!(kinds.iter().any(|(k, _)| k == "candidate"), "{links}");
     let refused = api
         .post_as("minh", &format!("/tasks/{task}/complete"), json!({}))
         .await

@@ -54,6 +54,7 @@ pub fn router() -> Router<AppState> {
         super::instances::cancel,
         super::tasks::list,
         super::tasks::one,
+        super::tasks::identity_links,
         super::tasks::claim,
         super::tasks::unclaim,
         super::tasks::complete,

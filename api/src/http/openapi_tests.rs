@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/process-instances/{id}/cancel"),
     ("get", "/tasks"),
     ("get", "/tasks/{id}"),
+    ("get", "/tasks/{id}/identity-links"),
     ("post", "/tasks/{id}/claim"),
     ("post", "/tasks/{id}/unclaim"),
     ("post", "/tasks/{id}/complete"),

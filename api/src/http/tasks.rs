@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/tasks", get(list))
         .route("/tasks/count", get(count))
         .route("/tasks/{id}", get(one))
+        .route("/tasks/{id}/identity-links", get(identity_links))
         .route("/tasks/{id}/claim", post(claim))
         .route("/tasks/{id}/unclaim", post(unclaim))
         .route("/tasks/{id}/assign", post(assign))
@@ -305,6 +306,73 @@ async fn one(
     caller.require(Action::ReadTasks)?;
     let row = visible_task(&state, &caller, id::<TaskId>(&task)?).await?;
     Ok(axum::Json(task_json(&row)))
+}
+
+/// One identity link of a task, as Camunda 7 lists them.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityLinkDto {
+    /// `candidate`, `assignee` or `owner` (while delegated).
+    #[serde(rename = "type")]
+    pub link_type: String,
+    /// The user, for user links.
+    pub user_id: Option<String>,
+    /// The group, for candidate-group links.
+    pub group_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}/identity-links",
+    tag = "tasks",
+    operation_id = "getTaskIdentityLinks",
+    params(
+        ("id" = String, Path, description = "The task's id (a UUID)"),
+    ),
+    responses(
+        (status = 200, description = "Who is linked to the task: candidate groups and users, the assignee, and the owner while it is delegated", body = Vec<IdentityLinkDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such resource, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn identity_links(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(task): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    caller.require(Action::ReadTasks)?;
+    let task = id::<TaskId>(&task)?;
+    let row = visible_task(&state, &caller, task).await?;
+    let link = |kind: &str, user: Option<&str>, group: Option<&str>| serde_json::json!({ "type": kind, "userId": user, "groupId": group });
+    let r = &row.record;
+    let mut links: Vec<Value> = r
+        .candidate_groups
+        .iter()
+        .map(|g| link("candidate", None, Some(g)))
+        .chain(
+            r.candidate_users
+                .iter()
+                .map(|u| link("candidate", Some(u), None)),
+        )
+        .collect();
+    if let Some(a) = &r.assignee {
+        links.push(link("assignee", Some(a), None));
+    }
+    let state_now = state.engine.instance(r.instance).await?;
+    let owner = state_now.tokens.iter().find_map(|t| match &t.wait {
+        motcua_engine::state::Wait::UserTask {
+            task: id, owner, ..
+        } if *id == task => owner.clone(),
+        _ => None,
+    });
+    if let Some(o) = owner {
+        links.push(link("owner", Some(&o), None));
+    }
+    Ok(axum::Json(Value::Array(links)))
 }
 
 /// Claims for the body's `user`, else for the acting user. A servant claims for themselves.

@@ -663,6 +663,7 @@ async fn count_assign_delegate_resolve_over_http(backend: Backend) {
         .await
         .problem(StatusCode::BAD_REQUEST, "invalid");
     assert_eq!(count("?assignee=lan").await["count"], 0);
+    assert_eq!(count("?agency=khong-co-co-quan-nay").await["count"], 0);
     assert_eq!(count("?assignee=hoa").await["count"], 1);
 
     // Delegate to minh; the task cannot be completed until minh resolves it.

@@ -52,6 +52,8 @@ struct ListQuery {
     instance: Option<String>,
     /// Tasks of this procedure (its definition key).
     procedure: Option<String>,
+    /// Tasks of this agency (a servant always sees only their own).
+    agency: Option<String>,
     /// Tasks whose name contains this text, case-insensitively (e.g. `thẩm định`).
     text: Option<String>,
     /// Include completed and cancelled tasks.
@@ -85,6 +87,8 @@ struct CountQuery {
     instance: Option<String>,
     /// Tasks of this procedure (its definition key).
     procedure: Option<String>,
+    /// Tasks of this agency (a servant always sees only their own).
+    agency: Option<String>,
     /// Tasks whose name contains this text, case-insensitively (e.g. `thẩm định`).
     text: Option<String>,
     /// Include completed and cancelled tasks.
@@ -103,6 +107,7 @@ impl From<CountQuery> for ListQuery {
             assignee: q.assignee,
             instance: q.instance,
             procedure: q.procedure,
+            agency: q.agency,
             text: q.text,
             all: q.all,
             overdue: q.overdue,
@@ -207,6 +212,7 @@ fn task_query(q: ListQuery) -> ApiResult<TaskQuery> {
             .transpose()?,
         overdue: q.overdue,
         definition_key: present(q.procedure),
+        agency: present(q.agency),
         name_contains: present(q.text),
         after,
         sort,

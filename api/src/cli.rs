@@ -56,6 +56,22 @@ pub struct Global {
     /// A folder of holiday override files (*.toml) that replaces the shipped calendar data.
     #[arg(long, global = true, env = "MOTCUA_CALENDAR_DIR")]
     pub calendar: Option<std::path::PathBuf>,
+    /// Where dossier documents are kept: content-addressed files (SHA-256), never overwritten.
+    #[arg(
+        long = "documents",
+        id = "documents_dir",
+        global = true,
+        env = "MOTCUA_DOCUMENTS_DIR",
+        default_value = "motcua-documents"
+    )]
+    pub documents_dir: std::path::PathBuf,
+    /// Templates (forms, slips) that replace the built-in ones: files of the same name.
+    #[arg(long, global = true, env = "MOTCUA_TEMPLATES_DIR")]
+    pub templates: Option<std::path::PathBuf>,
+    /// The agency directory (TOML, `[[agency]]` with code, name, parent, address, phone) printed
+    /// on slips; default: the example directory shipped in engine/agencies/hue.toml.
+    #[arg(long, global = true, env = "MOTCUA_AGENCIES")]
+    pub agencies: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +237,12 @@ pub enum Cmd {
     /// The working-day calendar (holidays of Vietnam).
     #[command(subcommand)]
     Calendar(crate::calendar::CalendarCmd),
+    /// Dossiers (hồ sơ): submit, show, documents, lifecycle, slips of Circular 01/2018.
+    #[command(subcommand)]
+    Dossier(crate::dossier_cli::DossierCmd),
+    /// E-forms for designers: check, validate sample data, render.
+    #[command(subcommand)]
+    Forms(crate::forms_cli::FormsCmd),
     /// Run the birth-registration procedure end to end on a fresh embedded database.
     Demo {
         /// Keep the demo database here instead of a fresh temporary file.

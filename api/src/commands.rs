@@ -6,14 +6,16 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use motcua_definitions::timer::vietnam;
+use motcua_engine::agency::Agencies;
 use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::store::TaskSort;
-use motcua_engine::WorkCalendar;
 use motcua_engine::{
     CommandOptions, DeployFile, Durability, Engine, InstanceId, JobId, StartInstance, SystemClock,
     TaskId,
 };
+use motcua_engine::{FolderBlobStore, WorkCalendar};
+use motcua_forms::templates::Templates;
 use serde_json::{json, Map, Value};
 
 use crate::cli::{Cli, Cmd, CronCmd, Global, IncidentsCmd, JobsCmd};
@@ -33,9 +35,20 @@ pub async fn open(global: &Global) -> Result<Engine<AnyStore>> {
             global.due_soon_days
         );
     }
+    let agencies = match &global.agencies {
+        None => Agencies::shipped(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Agencies::parse(&path.display().to_string(), &text)?
+        }
+    };
     Ok(Engine::new(store, Arc::new(SystemClock))
         .with_calendar(calendar(global)?)
-        .with_due_soon(global.due_soon_days))
+        .with_due_soon(global.due_soon_days)
+        .with_blobs(Arc::new(FolderBlobStore::new(&global.documents_dir)))
+        .with_templates(Templates::with_overrides(global.templates.clone()))
+        .with_agencies(agencies))
 }
 
 /// The working-day calendar: the shipped data, or the folder given by `--calendar`.
@@ -82,7 +95,7 @@ pub fn parse_vars(pairs: &[String]) -> Result<Map<String, Value>> {
     Ok(vars)
 }
 
-fn options(global: &Global) -> CommandOptions {
+pub(crate) fn options(global: &Global) -> CommandOptions {
     CommandOptions {
         actor: global.user.clone(),
         idempotency_key: global.idempotency_key.clone(),
@@ -432,6 +445,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Cmd::Calendar(cmd) => crate::calendar::run(cmd, &calendar(g)?, g.json),
+        Cmd::Forms(cmd) => crate::forms_cli::run(cmd, g.json),
+        Cmd::Dossier(cmd) => crate::dossier_cli::run(g, cmd).await,
     }
 }
 

@@ -1,16 +1,21 @@
 //! `motcua demo`: the birth-registration procedure ("Đăng ký khai sinh") run end to end on a
 //! fresh embedded SQLite file, one supplement loop included, printing each step in Vietnamese.
-//! It goes through the same engine calls as every other command; half-way it closes the
-//! database and opens it again to show that nothing lives only in memory.
+//! It goes through the same engine calls as every other command: the procedure is deployed with
+//! its forms, a dossier is received with its documents (a first submission with a wrong citizen
+//! ID is refused by the form), the dossier follows its one-stop lifecycle beside the process,
+//! and the slips of Circular 01/2018 are written as HTML files next to the database. Half-way it
+//! closes the database and opens it again to show that nothing lives only in memory.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use motcua_engine::slips::SlipForm;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::{
-    CommandOptions, DeployFile, Engine, InstanceId, InstanceStatus, SqliteConfig, SqliteStore,
-    StartInstance, SystemClock,
+    Applicant, ApplicantKind, CommandOptions, DeployFile, DocumentInput, DossierState, Engine,
+    EngineError, FolderBlobStore, InstanceId, InstanceStatus, SqliteConfig, SqliteStore,
+    SubmitDossier, SystemClock,
 };
 use serde_json::{json, Map, Value};
 
@@ -18,18 +23,62 @@ use crate::output::{local, print_json, say, table};
 
 const CATALOG_FILE: &str = "definitions/catalog/dang-ky-khai-sinh.bpmn";
 const BIRTH_REGISTRATION: &str = include_str!("../../definitions/catalog/dang-ky-khai-sinh.bpmn");
+const FORMS: [(&str, &str); 3] = [
+    (
+        "definitions/catalog/to-khai-khai-sinh.form",
+        include_str!("../../definitions/catalog/to-khai-khai-sinh.form"),
+    ),
+    (
+        "definitions/catalog/khai-sinh-tiep-nhan.form",
+        include_str!("../../definitions/catalog/khai-sinh-tiep-nhan.form"),
+    ),
+    (
+        "definitions/catalog/khai-sinh-tham-dinh.form",
+        include_str!("../../definitions/catalog/khai-sinh-tham-dinh.form"),
+    ),
+];
+/// UBND xã Phú Thượng in the shipped agency directory.
+const AGENCY: &str = "000.00.02.H22";
 
-async fn open(url: &str) -> Result<Engine<SqliteStore>> {
+async fn open(url: &str, documents: &std::path::Path) -> Result<Engine<SqliteStore>> {
     let store = SqliteStore::open(&SqliteConfig::new(url))
         .await
         .with_context(|| format!("cannot open {url}"))?;
-    Ok(Engine::new(store, Arc::new(SystemClock)))
+    Ok(Engine::new(store, Arc::new(SystemClock))
+        .with_blobs(Arc::new(FolderBlobStore::new(documents))))
+}
+
+/// Writes a form of Circular 01/2018 for the dossier next to the database.
+async fn write_slip(
+    engine: &Engine<SqliteStore>,
+    code: &str,
+    form: SlipForm,
+    folder: &std::path::Path,
+    name: &str,
+) -> Result<PathBuf> {
+    let slip = engine.dossier_slip(code, form).await?;
+    let html = motcua_forms::slips::render(engine.templates(), &slip)?;
+    std::fs::create_dir_all(folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    let path = folder.join(name);
+    std::fs::write(&path, html).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 fn vars(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => Map::new(),
+    }
+}
+
+/// A small stand-in for a scanned document (the demo has no scanner).
+fn demo_document(slot: &str, title: &str) -> DocumentInput {
+    DocumentInput::Upload {
+        slot: slot.to_owned(),
+        name: format!("{slot}.txt"),
+        media_type: "text/plain; charset=utf-8".to_owned(),
+        bytes: format!("{title} — bản số hóa tại Bộ phận một cửa (motcua demo)\n").into_bytes(),
     }
 }
 
@@ -89,42 +138,104 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         path.display()
     );
 
-    let engine = open(&url).await?;
-    let deployed = engine
-        .deploy(
-            "catalog",
-            &[DeployFile {
-                name: CATALOG_FILE.to_owned(),
-                bytes: BIRTH_REGISTRATION.as_bytes().to_vec(),
-            }],
-        )
-        .await?;
+    let documents = path.with_extension("documents");
+    let slips = path.with_extension("slips");
+    let engine = open(&url, &documents).await?;
+    let mut files = vec![DeployFile {
+        name: CATALOG_FILE.to_owned(),
+        bytes: BIRTH_REGISTRATION.as_bytes().to_vec(),
+    }];
+    files.extend(FORMS.iter().map(|(name, text)| DeployFile {
+        name: (*name).to_owned(),
+        bytes: text.as_bytes().to_vec(),
+    }));
+    let deployed = engine.deploy("catalog", &files).await?;
     for d in &deployed {
         say!(
-            "1. Triển khai quy trình «{}» ({}), phiên bản {}",
+            "1. Triển khai quy trình «{}» ({}), phiên bản {}, cùng 3 biểu mẫu điện tử",
             d.definition.name.as_deref().unwrap_or(&d.definition.key),
             d.definition.key,
             d.definition.version
         );
     }
 
-    let start = StartInstance {
-        key: "dang-ky-khai-sinh".into(),
+    let declaration = json!({
+        "applicantName": "Nguyễn Văn An",
+        "applicantId": "046090001234",
+        "applicantPhone": "0905 123 456",
+        "relationship": "cha",
+        "childName": "Nguyễn Thị Bình An",
+        "childBirthDate": "20/11/2026",
+        "childGender": "nu",
+        "birthPlace": "Bệnh viện Trung ương Huế",
+        "parentsMarried": true,
+        "marriageCertificateNumber": "15/2024",
+        "channel": "Cổng dịch vụ công",
+    });
+    let submission = |data: Value| SubmitDossier {
+        procedure_key: "dang-ky-khai-sinh".into(),
         version: None,
-        business_key: Some("xa-phu-thuong-261124-0001".into()),
-        variables: vars(json!({
-            "applicantName": "Nguyễn Văn An",
-            "childName": "Nguyễn Thị Bình An",
-            "childBirthDate": "2026-11-20",
-            "birthPlace": "Bệnh viện Trung ương Huế",
-            "channel": "Cổng dịch vụ công",
-        })),
+        agency_code: AGENCY.into(),
+        applicant: Applicant {
+            kind: ApplicantKind::CitizenId,
+            id: "046090001234".into(),
+            name: "Nguyễn Văn An".into(),
+            address: Some("Thôn Phú Xuân, xã Phú Thượng, Huế".into()),
+            phone: Some("0905123456".into()),
+            email: None,
+        },
+        data: vars(data),
+        documents: vec![
+            demo_document("to-khai", "Tờ khai đăng ký khai sinh"),
+            demo_document("giay-chung-sinh", "Giấy chứng sinh"),
+        ],
+        due_at: None,
+        certify: Vec::new(),
     };
-    let started = engine
-        .start(start, CommandOptions::by("cong-dan").with_key("demo-start"))
+    let mut typo = declaration.clone();
+    typo["applicantId"] = json!("04609000123");
+    match engine
+        .submit_dossier(submission(typo), CommandOptions::by("cb.motcua.lan"))
+        .await
+    {
+        Err(EngineError::Form { errors, .. }) => {
+            say!("2. Lần nộp đầu bị biểu mẫu từ chối, không có gì được ghi:");
+            for e in &errors {
+                say!("   ✗ {}: {}", e.path, e.message);
+            }
+        }
+        other => bail!("the demo expected the form to refuse a wrong citizen ID, got {other:?}"),
+    }
+    let view = engine
+        .submit_dossier(
+            submission(declaration),
+            CommandOptions::by("cb.motcua.lan").with_key("demo-submit"),
+        )
         .await?;
-    let id = started.instance;
-    say!("2. Công dân Nguyễn Văn An nộp hồ sơ khai sinh cho con — hồ sơ xa-phu-thuong-261124-0001");
+    let code = view.dossier.code.clone();
+    let id = view.dossier.instance;
+    say!(
+        "   Công dân Nguyễn Văn An nộp lại hồ sơ khai sinh cho con — mã hồ sơ {code}, {} giấy tờ",
+        view.documents.len()
+    );
+    if let Some(due) = view.dossier.due_at {
+        say!(
+            "   hẹn trả kết quả: {} (1 ngày làm việc theo lịch nghỉ lễ Việt Nam)",
+            local(due)
+        );
+    }
+    let receipt = write_slip(
+        &engine,
+        &code,
+        SlipForm::Receipt,
+        &slips,
+        "01-giay-tiep-nhan.html",
+    )
+    .await?;
+    say!(
+        "   Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01): {}",
+        receipt.display()
+    );
     say!("   mã quy trình (instance): {id}");
 
     say!("3. Bộ phận một cửa tiếp nhận và kiểm tra hồ sơ");
@@ -137,6 +248,15 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         "Đã tiếp nhận, chuyển công chức tư pháp - hộ tịch",
     )
     .await?;
+    engine
+        .transition_dossier(
+            &code,
+            DossierState::Processing,
+            None,
+            None,
+            CommandOptions::by("cb.motcua.lan"),
+        )
+        .await?;
 
     say!("4. Công chức tư pháp - hộ tịch thẩm định: thiếu giấy tờ tùy thân của người đi khai");
     work(
@@ -148,11 +268,32 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         "Hồ sơ chưa đầy đủ → yêu cầu bổ sung",
     )
     .await?;
+    engine
+        .transition_dossier(
+            &code,
+            DossierState::SupplementRequested,
+            Some("Bản sao CCCD của người đi đăng ký khai sinh".into()),
+            None,
+            CommandOptions::by("cc.tuphap.hung"),
+        )
+        .await?;
+    let request = write_slip(
+        &engine,
+        &code,
+        SlipForm::Supplement,
+        &slips,
+        "02-yeu-cau-bo-sung.html",
+    )
+    .await?;
+    say!(
+        "   Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02): {}",
+        request.display()
+    );
 
     say!("5. Khởi động lại: đóng cơ sở dữ liệu và mở lại — quy trình tiếp tục từ nơi đã dừng");
     engine.store().close().await;
     drop(engine);
-    let engine = open(&url).await?;
+    let engine = open(&url, &documents).await?;
     let state = engine.instance(id).await?;
     let waiting: Vec<&str> = state.tokens.iter().map(|t| t.node.as_str()).collect();
     say!("   đang chờ tại: {}", waiting.join(", "));
@@ -167,6 +308,23 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         "Đã nhận bổ sung, chuyển thẩm định lại",
     )
     .await?;
+    let added = engine
+        .add_document(
+            &code,
+            demo_document("cccd-nguoi-di-khai", "Bản sao CCCD của người đi đăng ký"),
+            CommandOptions::by("cb.motcua.lan"),
+        )
+        .await?;
+    say!(
+        "   giấy tờ bổ sung «{}» lưu theo SHA-256 {}…",
+        added.slot,
+        &added.sha256[..16]
+    );
+    for to in [DossierState::SupplementReceived, DossierState::Processing] {
+        engine
+            .transition_dossier(&code, to, None, None, CommandOptions::by("cb.motcua.lan"))
+            .await?;
+    }
 
     say!("7. Thẩm định lại: hồ sơ đầy đủ");
     work(
@@ -189,6 +347,15 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         "Đã ký duyệt",
     )
     .await?;
+    engine
+        .transition_dossier(
+            &code,
+            DossierState::Done,
+            None,
+            None,
+            CommandOptions::by("pct.ubnd.minh"),
+        )
+        .await?;
 
     say!("9. Bộ phận một cửa trả kết quả cho công dân");
     work(
@@ -200,6 +367,28 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         "Đã trả kết quả",
     )
     .await?;
+    let view = engine
+        .transition_dossier(
+            &code,
+            DossierState::ResultReturned,
+            None,
+            None,
+            CommandOptions::by("cb.motcua.lan"),
+        )
+        .await?;
+    say!("   Hồ sơ {code}: {}", view.dossier.state.label());
+    let control = write_slip(
+        &engine,
+        &code,
+        SlipForm::ControlSheet,
+        &slips,
+        "05-phieu-kiem-soat.html",
+    )
+    .await?;
+    say!(
+        "   Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 05): {}",
+        control.display()
+    );
 
     let state = engine.instance(id).await?;
     if state.status != InstanceStatus::Completed {
@@ -237,11 +426,22 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
                 motcua_engine::Event::GatewayDecided { node, flows } => {
                     format!("{node} → {}", flows.join(", "))
                 }
-                motcua_engine::Event::VariablesChanged { changes } => changes
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                motcua_engine::Event::VariablesChanged { changes } => {
+                    let names: Vec<&str> = changes.iter().map(|c| c.name.as_str()).collect();
+                    match names.len() {
+                        0..=4 => names.join(", "),
+                        n => format!("{}, … ({n} biến)", names[..3].join(", ")),
+                    }
+                }
+                motcua_engine::Event::DossierReceived { code, .. } => {
+                    code.clone().unwrap_or_default()
+                }
+                motcua_engine::Event::DossierStateChanged { from, to, .. } => {
+                    format!("{from} → {to}")
+                }
+                motcua_engine::Event::DocumentAttached { document } => {
+                    format!("{} v{}", document.slot, document.version)
+                }
                 _ => String::new(),
             };
             t.add_row(vec![
@@ -254,5 +454,9 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
         say!("{t}");
     }
     say!("\nXem lại: motcua --database {url} history {id}");
+    say!(
+        "         motcua --database {url} --documents {} dossier show {code}",
+        documents.display()
+    );
     Ok(())
 }

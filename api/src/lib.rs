@@ -10,6 +10,8 @@ pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod dossier_cli;
+pub mod forms_cli;
 pub mod http;
 pub mod output;
 pub mod token;

@@ -662,3 +662,187 @@ fn logs_can_be_json_for_collectors() {
         "clap refuses an unknown format"
     );
 }
+
+// ---- e-forms and dossiers ---------------------------------------------------------------------
+
+const CATALOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../definitions/catalog");
+
+#[test]
+fn forms_check_and_validate_name_every_problem() {
+    let dir = TempDir::new().unwrap();
+    let forms: Vec<String> = [
+        "to-khai-khai-sinh",
+        "khai-sinh-tiep-nhan",
+        "khai-sinh-tham-dinh",
+    ]
+    .iter()
+    .map(|f| format!("{CATALOG}/{f}.form"))
+    .collect();
+    let mut args = vec!["forms", "check"];
+    args.extend(forms.iter().map(String::as_str));
+    let out = ok(dir.path(), &args);
+    assert!(out.contains("biểu mẫu «to-khai-khai-sinh» hợp lệ"), "{out}");
+
+    let broken = dir.path().join("broken.form");
+    std::fs::write(
+        &broken,
+        r#"{"id": "x", "components": [{"type": "number", "key": "n", "label": "N",
+            "validate": {"min": 5, "max": 1}}, {"type": "rating", "key": "r"}]}"#,
+    )
+    .unwrap();
+    let out = motcua(dir.path(), &["forms", "check", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("components[0].validate"), "{stdout}");
+    assert!(stdout.contains("components[1].type"), "{stdout}");
+
+    let data = dir.path().join("data.json");
+    std::fs::write(
+        &data,
+        r#"{"applicantId": "000123456789", "childGender": "nu"}"#,
+    )
+    .unwrap();
+    let out = motcua(
+        dir.path(),
+        &[
+            "--json",
+            "forms",
+            "validate",
+            &forms[0],
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let paths: Vec<&str> = array(&report["errors"])
+        .iter()
+        .map(|e| str_of(e, "path"))
+        .collect();
+    assert!(
+        paths.contains(&"applicantId") && paths.contains(&"childName"),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn a_dossier_is_received_read_back_and_printed_from_the_command_line() {
+    let dir = TempDir::new().unwrap();
+    let mut deploy = vec!["deploy".to_owned(), BIRTH_REGISTRATION.to_owned()];
+    for f in [
+        "to-khai-khai-sinh",
+        "khai-sinh-tiep-nhan",
+        "khai-sinh-tham-dinh",
+    ] {
+        deploy.push(format!("{CATALOG}/{f}.form"));
+    }
+    ok(
+        dir.path(),
+        &deploy.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    std::fs::write(dir.path().join("to-khai.pdf"), b"%PDF-1.7 to khai").unwrap();
+    std::fs::write(dir.path().join("chung-sinh.pdf"), b"%PDF-1.7 chung sinh").unwrap();
+    let data = dir.path().join("data.json");
+    std::fs::write(
+        &data,
+        r#"{"applicantName": "Nguyễn Văn An", "applicantId": "046090001234",
+            "relationship": "cha", "childName": "Nguyễn Thị Bình An",
+            "childBirthDate": "2026-11-20", "childGender": "nu",
+            "birthPlace": "Bệnh viện Trung ương Huế"}"#,
+    )
+    .unwrap();
+    let submit = [
+        "--user",
+        "cb.motcua.lan",
+        "dossier",
+        "submit",
+        "--procedure",
+        "dang-ky-khai-sinh",
+        "--agency",
+        "000.00.01.H22",
+        "--applicant-id",
+        "046090001234",
+        "--applicant-name",
+        "Nguyễn Văn An",
+        "--data",
+        data.to_str().unwrap(),
+        "--document",
+        "to-khai=to-khai.pdf",
+        "--document",
+        "giay-chung-sinh=chung-sinh.pdf",
+    ];
+    let view = ok_json(dir.path(), &submit);
+    let code = str_of(&view["dossier"], "code").to_owned();
+    assert!(
+        code.starts_with("000.00.01.H22-") && code.ends_with("-0001"),
+        "{code}"
+    );
+    assert_eq!(str_of(&view["dossier"], "state"), "received");
+    assert_eq!(array(&view["documents"]).len(), 2);
+
+    // The bytes come back as they went in, checked against their hash.
+    let out = dir.path().join("back.pdf");
+    ok(
+        dir.path(),
+        &[
+            "dossier",
+            "document",
+            &code,
+            "to-khai",
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"%PDF-1.7 to khai");
+
+    // The receipt slip, and a transition the lifecycle forbids.
+    let slip = dir.path().join("01.html");
+    ok(
+        dir.path(),
+        &[
+            "dossier",
+            "slip",
+            &code,
+            "--form",
+            "01",
+            "-o",
+            slip.to_str().unwrap(),
+        ],
+    );
+    let html = std::fs::read_to_string(&slip).unwrap();
+    assert!(
+        html.contains("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
+        "{html}"
+    );
+    assert!(html.contains("UBND phường Phú Hội"), "{html}");
+    let err = fails(
+        dir.path(),
+        &["dossier", "transition", &code, "result_returned"],
+    );
+    assert!(err.contains("conflict"), "{err}");
+    let shown = ok_json(dir.path(), &["dossier", "show", &code]);
+    assert_eq!(str_of(&shown["dossier"], "state"), "received");
+
+    // A document altered on disk is caught when it is read.
+    let sha = str_of(&array(&view["documents"])[1], "sha256").to_owned();
+    let blob = dir
+        .path()
+        .join("motcua-documents")
+        .join(&sha[..2])
+        .join(&sha);
+    std::fs::write(&blob, b"%PDF-1.7 forged").unwrap();
+    let slot = str_of(&array(&view["documents"])[1], "slot").to_owned();
+    let err = fails(
+        dir.path(),
+        &[
+            "dossier",
+            "document",
+            &code,
+            &slot,
+            "1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains(&sha[..16]), "{err}");
+}

@@ -14,7 +14,8 @@
 #![deny(missing_docs)]
 
 pub mod diagnostic;
-pub mod expr;
+/// The expression language (its own crate, shared with `forms`).
+pub use motcua_expr as expr;
 pub mod model;
 pub mod parse;
 pub mod timer;
@@ -22,7 +23,8 @@ pub mod validate;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
 pub use model::{
-    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process, UserTask,
+    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process,
+    RequiredDocument, UserTask,
 };
 pub use parse::parse_definitions;
 pub use timer::{IsoDuration, Timer, TimerKind, TimerSpec};

@@ -64,6 +64,21 @@ pub struct UserTask {
     pub form_key: Option<String>,
     /// Service level in working days (motcua `slaWorkingDays`), if any.
     pub sla_working_days: Option<f64>,
+    /// Completing it needs every required document of the dossier (motcua `checksDocuments`):
+    /// the receiving step's checklist.
+    pub checks_documents: bool,
+}
+
+/// A document a procedure's dossiers carry (`<motcua:document>` in the process's
+/// extensionElements).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequiredDocument {
+    /// The document's key in the dossier (e.g. `to-khai`).
+    pub slot: String,
+    /// Its name as the applicant reads it (e.g. "Tờ khai đăng ký khai sinh").
+    pub name: String,
+    /// Whether a dossier is incomplete without it.
+    pub required: bool,
 }
 
 /// What a node is and the data that kind needs.
@@ -216,6 +231,8 @@ pub struct Process {
     start: NodeIdx,
     sla_working_days: Option<f64>,
     agency: Option<String>,
+    documents: Vec<RequiredDocument>,
+    start_form: Option<String>,
     by_id: HashMap<String, NodeIdx>,
     flow_by_id: HashMap<String, FlowIdx>,
     boundaries: HashMap<NodeIdx, Vec<NodeIdx>>,
@@ -264,6 +281,8 @@ impl Process {
             start,
             sla_working_days,
             agency,
+            documents: Vec::new(),
+            start_form: None,
             by_id,
             flow_by_id,
             boundaries,
@@ -319,6 +338,25 @@ impl Process {
     /// The agency owning the process (motcua `agency`), if any.
     pub fn agency(&self) -> Option<&str> {
         self.agency.as_deref()
+    }
+    /// The documents its dossiers carry, in the order the file lists them.
+    pub fn documents(&self) -> &[RequiredDocument] {
+        &self.documents
+    }
+    /// The form of its start event (`formKey`, Camunda or Zeebe), if any: start data is
+    /// validated against it.
+    pub fn start_form(&self) -> Option<&str> {
+        self.start_form.as_deref()
+    }
+    /// The same process with the documents its dossiers carry.
+    pub fn with_documents(mut self, documents: Vec<RequiredDocument>) -> Self {
+        self.documents = documents;
+        self
+    }
+    /// The same process with its start event's form.
+    pub fn with_start_form(mut self, form: Option<String>) -> Self {
+        self.start_form = form;
+        self
     }
     /// A node by index.
     pub fn node(&self, idx: NodeIdx) -> &Node {

@@ -259,6 +259,8 @@ pub enum Effect {
         /// How.
         how: Closed,
     },
+    /// A dossier row, document or applicant document (see [`crate::dossier`]).
+    Dossier(crate::dossier::DossierEffect),
 }
 
 /// What a step produced: the new state, the journal events and the projection effects. The store

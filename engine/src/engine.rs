@@ -8,13 +8,14 @@ use chrono::{DateTime, Duration, Utc};
 use motcua_definitions::{Diagnostics, NodeKind, Process};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::calendar::WorkCalendar;
 use crate::clock::Clock;
 use crate::command::{Command, Effect, JobRecord, Transition};
+use crate::dossier::blobs::sha256_hex;
 use crate::error::EngineError;
 use crate::executor::{JobHandler, ScheduleHandler};
+use crate::forms::{forms_of, is_form_file};
 use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
 use crate::state::{InstanceState, InstanceStatus};
 use crate::step;
@@ -119,20 +120,19 @@ pub struct Engine<S: Store> {
     pub(crate) schedule_handlers: RwLock<HashMap<String, Arc<dyn ScheduleHandler>>>,
     pub(crate) counters: crate::feed::Counters,
     pub(crate) webhook_retry: crate::webhooks::WebhookRetry,
+    /// Where dossier documents live (none until [`Engine::with_blobs`]).
+    pub(crate) blobs: Option<Arc<dyn crate::dossier::BlobStore>>,
+    pub(crate) agencies: Arc<crate::agency::Agencies>,
+    pub(crate) templates: Arc<motcua_forms::templates::Templates>,
 }
 
 fn fingerprint(value: &Value) -> String {
-    let digest = Sha256::digest(value.to_string().as_bytes());
-    hex(&digest)
+    sha256_hex(value.to_string().as_bytes())
 }
 
 /// What identifies a command on an instance for its idempotency fingerprint.
 fn execute_print(instance: InstanceId, command: &Command) -> Value {
     json!({ "op": "execute", "instance": instance, "command": command })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<S: Store> Engine<S> {
@@ -151,6 +151,9 @@ impl<S: Store> Engine<S> {
             schedule_handlers: RwLock::new(HashMap::new()),
             counters: crate::feed::Counters::default(),
             webhook_retry: crate::webhooks::WebhookRetry::default(),
+            blobs: None,
+            agencies: Arc::new(crate::agency::Agencies::shipped()),
+            templates: Arc::new(motcua_forms::templates::Templates::built_in()),
         }
     }
 
@@ -171,7 +174,7 @@ impl<S: Store> Engine<S> {
         &self.calendar
     }
 
-    fn context(&self, now: DateTime<Utc>) -> StepContext<'_> {
+    pub(crate) fn context(&self, now: DateTime<Utc>) -> StepContext<'_> {
         StepContext {
             now,
             calendar: &self.calendar,
@@ -200,13 +203,16 @@ impl<S: Store> Engine<S> {
     ) -> Result<Vec<Deployed>, EngineError> {
         if files.is_empty() {
             return Err(EngineError::Invalid(
-                "a deployment needs at least one BPMN file".into(),
+                "a deployment needs at least one BPMN or form file".into(),
             ));
         }
         let mut diagnostics = Vec::new();
         let mut new = Vec::new();
         let mut parsed = Vec::new();
-        for file in files {
+        let (form_files, bpmn_files): (Vec<&DeployFile>, Vec<&DeployFile>) =
+            files.iter().partition(|f| is_form_file(&f.name));
+        let forms = forms_of(&form_files)?;
+        for file in bpmn_files {
             match motcua_definitions::load(&file.name, &file.bytes) {
                 Err(Diagnostics(mut d)) => diagnostics.append(&mut d),
                 Ok(processes) => {
@@ -219,7 +225,7 @@ impl<S: Store> Engine<S> {
                             )))
                         }
                     };
-                    let checksum = hex(&Sha256::digest(&file.bytes));
+                    let checksum = sha256_hex(&file.bytes);
                     let now = self.clock.now();
                     for p in processes {
                         let mut timer_starts = Vec::new();
@@ -267,7 +273,11 @@ impl<S: Store> Engine<S> {
         if !diagnostics.is_empty() {
             return Err(EngineError::Deploy(Diagnostics(diagnostics)));
         }
-        let deployed = self.store.deploy(name, &new, self.clock.now()).await?;
+        let deployed = self
+            .store
+            .deploy(name, &new, &forms, self.clock.now())
+            .await?
+            .definitions;
         if let Ok(mut cache) = self.models.write() {
             for (d, p) in deployed.iter().zip(parsed) {
                 cache
@@ -366,13 +376,16 @@ impl<S: Store> Engine<S> {
             version: record.version,
         };
         let model = self.model(&def).await?;
+        let variables = self
+            .check_start_form(model.start_form(), request.variables)
+            .await?;
         let now = self.clock.now();
         let transition = step::start(
             &model,
             def,
             InstanceId::new_v7(),
             request.business_key,
-            request.variables,
+            variables,
             None,
             self.context(now),
         )?;
@@ -426,6 +439,8 @@ impl<S: Store> Engine<S> {
         print: &Option<Value>,
     ) -> Result<Outcome, EngineError> {
         let model = self.model(&state.definition).await?;
+        let checked = self.check_command_form(&model, &state, command).await?;
+        let command = checked.as_ref().unwrap_or(command);
         let expected = state.version;
         let now = self.clock.now();
         let transition = step::apply(&model, state, command, self.context(now))?;
@@ -869,7 +884,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// The first answer to this idempotency key, if the command was already done.
-    async fn replay_answer(
+    pub(crate) async fn replay_answer(
         &self,
         options: &CommandOptions,
         print: &Option<Value>,

@@ -29,6 +29,15 @@ pub enum EngineError {
     /// A BPMN file was refused; every diagnostic is inside.
     #[error("deployment refused:\n{0}")]
     Deploy(Diagnostics),
+    /// Data refused by the form its start event or task names: every failing field, each with
+    /// its path, a code and a Vietnamese message. Nothing was changed.
+    #[error("the data does not fit form {form}: {}", .errors.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; "))]
+    Form {
+        /// The form's id.
+        form: String,
+        /// Every failing field.
+        errors: Vec<motcua_forms::validate::FieldError>,
+    },
     /// Bad input (e.g. an empty deployment).
     #[error("invalid input: {0}")]
     Invalid(String),

@@ -200,9 +200,108 @@ pub enum Event {
         /// Why.
         reason: Option<String>,
     },
+    /// A dossier was received for this instance (written by the instance's start commit).
+    DossierReceived {
+        /// The dossier code. The step writes `null`; the store fills the code it allocates into
+        /// this journal row in the same transaction (keep this field first: the store replaces
+        /// the text `"code":null`).
+        code: Option<String>,
+        /// Receiving agency.
+        agency: String,
+        /// Applicant identity kind (`citizen_id`, `tax_code`).
+        applicant_kind: String,
+        /// Applicant id.
+        applicant_id: String,
+        /// Applicant name.
+        applicant_name: String,
+        /// Promised return date.
+        due_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Documents received with it.
+        documents: Vec<AttachedDocument>,
+        /// Uploads certified into the applicant's store at receipt.
+        certified: Vec<CertifiedDocument>,
+    },
+    /// The dossier moved to another one-stop state.
+    DossierStateChanged {
+        /// The state before.
+        from: String,
+        /// The state after.
+        to: String,
+        /// Why (shown to the applicant for a refusal or a supplement request).
+        reason: Option<String>,
+    },
+    /// The promised return date moved (form 04 of Circular 01/2018 apologises for it).
+    DossierRescheduled {
+        /// The date promised before.
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// The new date.
+        to: chrono::DateTime<chrono::Utc>,
+        /// Why it is late.
+        reason: String,
+    },
+    /// A document version was added to the dossier (a supplement).
+    DocumentAttached {
+        /// The document.
+        document: AttachedDocument,
+    },
+    /// A document of the dossier was certified into its owner's store.
+    DocumentCertified {
+        /// The certification.
+        certified: CertifiedDocument,
+    },
+}
+
+/// A document version as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachedDocument {
+    /// Slot.
+    pub slot: String,
+    /// Version within the slot.
+    pub version: i32,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub media_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// The applicant document reused instead of an upload.
+    pub reused_from: Option<String>,
+}
+
+/// A certification as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertifiedDocument {
+    /// The new applicant document's id.
+    pub applicant_document: String,
+    /// The dossier document's slot.
+    pub slot: String,
+    /// Its version.
+    pub version: i32,
+    /// Kind of paper.
+    pub doc_type: String,
+    /// Its number.
+    pub number: Option<String>,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
 }
 
 impl Event {
+    /// For a dossier event: whether it is a command of its own (one commit, the instance's
+    /// version + 1) rather than part of the instance's start commit (`dossier_received`).
+    /// `None` for every other event. Replay advances the state by it (see `crate::replay`).
+    pub fn dossier_command(&self) -> Option<bool> {
+        match self {
+            Event::DossierReceived { .. } => Some(false),
+            Event::DossierStateChanged { .. }
+            | Event::DossierRescheduled { .. }
+            | Event::DocumentAttached { .. }
+            | Event::DocumentCertified { .. } => Some(true),
+            _ => None,
+        }
+    }
+
     /// The `kind` stored in the journal (`task_completed`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -230,6 +329,11 @@ impl Event {
             Event::IncidentResolved { .. } => "incident_resolved",
             Event::InstanceCompleted => "instance_completed",
             Event::InstanceCancelled { .. } => "instance_cancelled",
+            Event::DossierReceived { .. } => "dossier_received",
+            Event::DossierStateChanged { .. } => "dossier_state_changed",
+            Event::DossierRescheduled { .. } => "dossier_rescheduled",
+            Event::DocumentAttached { .. } => "document_attached",
+            Event::DocumentCertified { .. } => "document_certified",
         }
     }
 }

@@ -7,16 +7,20 @@
 //!
 //! This crate knows BPMN only through `motcua-definitions`; it knows nothing of HTTP or the CLI.
 
+pub mod agency;
 pub mod calendar;
 pub mod clock;
 pub mod command;
+pub mod dossier;
 pub mod engine;
 pub mod error;
 pub mod event;
 pub mod executor;
 pub mod feed;
+mod forms;
 pub mod ids;
 pub mod replay;
+pub mod slips;
 pub mod state;
 pub mod step;
 pub mod store;
@@ -25,6 +29,11 @@ pub mod webhooks;
 pub use calendar::WorkCalendar;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use command::{Command, Effect, Transition};
+pub use dossier::{
+    Applicant, ApplicantDocument, ApplicantKind, BlobError, BlobStore, CertifyInput, CertifySlot,
+    DocumentInput, DocumentRecord, DossierRecord, DossierState, DossierView, FolderBlobStore,
+    SubmitDossier,
+};
 pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};
 pub use error::EngineError;
 pub use event::Event;
@@ -34,6 +43,7 @@ pub use state::{InstanceState, InstanceStatus};
 pub use store::any::AnyStore;
 pub use store::postgres::{PostgresConfig, PostgresStore};
 pub use store::sqlite::{Durability, SqliteConfig, SqliteStore};
+pub use store::{DeployedForm, Deployment, FormRecord, NewForm};
 pub use store::{EventFilter, FeedEvent, StatsFilter, StatsRow};
 pub use store::{Store, StoreError, TaskQuery, Workable};
 pub use store::{WebhookProgress, WebhookRow};

@@ -191,6 +191,16 @@ pub fn replay(
     let mut state = t.state;
     while position < journal.len() {
         let entry = &journal[position];
+        // Dossier events change no token: `dossier_received` rides on the start commit, every
+        // other dossier event is a commit of its own (the instance's version + 1).
+        if let Some(own_commit) = entry.event.dossier_command() {
+            state.journal_seq += 1;
+            if own_commit {
+                state.version += 1;
+            }
+            position += 1;
+            continue;
+        }
         let command = command_of(entry).ok_or_else(|| ReplayError::NotACommand {
             seq: entry.seq,
             kind: entry.kind.clone(),

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use motcua_engine::store::any::AnyStore;
-use motcua_engine::{Durability, Engine, ManualClock};
+use motcua_engine::{DeployFile, Durability, Engine, ManualClock};
+use serde_json::{Map, Value};
 use tempfile::TempDir;
 
 /// Which database a run uses.
@@ -24,6 +25,22 @@ pub enum Backend {
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const PG_URL_ENV: &str = "MOTCUA_TEST_DATABASE_URL";
+
+/// A deployment file from text.
+pub fn deploy_file(name: &str, text: &str) -> DeployFile {
+    DeployFile {
+        name: name.into(),
+        bytes: text.as_bytes().to_vec(),
+    }
+}
+
+/// The object of a `json!` value as variables (anything else: none).
+pub fn vars(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
 
 /// 2026-11-24 08:00 in Huế (UTC+7), a Tuesday: where test clocks start.
 pub fn t0() -> DateTime<Utc> {

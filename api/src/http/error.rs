@@ -39,6 +39,13 @@ pub enum ApiError {
     Rejected(String),
     /// A deployment was refused; every diagnostic is inside.
     DeployRefused(Diagnostics),
+    /// Data refused by its form: every failing field with its path, code and message.
+    FormInvalid {
+        /// The form's id.
+        form: String,
+        /// Every failing field.
+        errors: Vec<motcua_forms::validate::FieldError>,
+    },
     /// A failure that is not the client's: logged when it is made, never shown.
     Internal,
 }
@@ -69,6 +76,11 @@ impl ApiError {
                 "deploy-refused",
                 "Deployment refused",
             ),
+            ApiError::FormInvalid { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "form-invalid",
+                "The data does not fit the form",
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -90,6 +102,10 @@ impl ApiError {
                 1 => "1 problem was found in the BPMN; nothing was deployed".into(),
                 n => format!("{n} problems were found in the BPMN; nothing was deployed"),
             },
+            ApiError::FormInvalid { form, errors } => format!(
+                "{} field(s) of form {form} are not valid; nothing was changed",
+                errors.len()
+            ),
             ApiError::Internal => {
                 "the server failed; the details are in its log (retry with the same \
                  Idempotency-Key to be safe)"
@@ -124,6 +140,10 @@ impl ApiError {
                     })
                     .collect();
             body["errors"] = Value::Array(errors);
+        }
+        if let ApiError::FormInvalid { form, errors } = self {
+            body["form"] = json!(form);
+            body["errors"] = json!(errors);
         }
         body
     }
@@ -168,6 +188,7 @@ impl From<EngineError> for ApiError {
             EngineError::Rejected(m) => ApiError::Rejected(m),
             EngineError::Deploy(d) => ApiError::DeployRefused(d),
             EngineError::Invalid(m) => ApiError::Invalid(m),
+            EngineError::Form { form, errors } => ApiError::FormInvalid { form, errors },
             // Two requests racing with one idempotency key: the loser's row was refused.
             EngineError::Store(StoreError::Duplicate(what)) => ApiError::Conflict(format!(
                 "a concurrent request wrote the same {what} first; retry to read its answer"

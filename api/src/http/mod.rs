@@ -16,10 +16,12 @@
 
 pub mod auth;
 pub mod deployments;
+pub mod dossiers;
 pub mod error;
 pub mod events;
 pub mod external_tasks;
 pub mod extract;
+pub mod forms;
 pub mod health;
 pub mod incidents;
 pub mod instances;
@@ -68,6 +70,8 @@ pub fn app(state: AppState) -> Router {
         .merge(metrics::router())
         .merge(openapi::router())
         .merge(webhooks::router())
+        .merge(dossiers::router())
+        .merge(forms::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

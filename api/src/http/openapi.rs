@@ -78,6 +78,18 @@ pub fn router() -> Router<AppState> {
         super::webhooks::subscribe,
         super::webhooks::list,
         super::webhooks::unsubscribe,
+        super::dossiers::submit,
+        super::dossiers::one,
+        super::dossiers::documents,
+        super::dossiers::content,
+        super::dossiers::supplement,
+        super::dossiers::transition,
+        super::dossiers::certify,
+        super::dossiers::applicant_documents,
+        super::dossiers::slip,
+        super::dossiers::register,
+        super::forms::one,
+        super::forms::task_form,
     ),
     components(schemas(Problem, ProblemCode, DeployProblem)),
     modifiers(&BearerScheme, &OptionalBodies),
@@ -90,6 +102,8 @@ pub fn router() -> Router<AppState> {
         (name = "events", description = "The global event feed: pages and Server-Sent Events"),
         (name = "statistics", description = "The IOC's figures per agency and procedure"),
         (name = "webhooks", description = "Outbound webhook subscriptions (HMAC-signed, at least once, in order)"),
+        (name = "dossiers", description = "Dossiers at the one-stop counter: receipt, documents, lifecycle, the applicant's document store and the printed slips of Circular 01/2018"),
+        (name = "forms", description = "E-forms (form-js): the deployed schema, and a task's form as HTML"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -360,9 +374,37 @@ pub struct Problem {
     pub code: ProblemCode,
     /// What went wrong and how to fix it.
     pub detail: String,
-    /// `deploy-refused` only: each problem found in the BPMN.
+    /// `deploy-refused`: each problem found in the BPMN; `form-invalid`: each failing field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<DeployProblem>>,
+    pub errors: Option<Vec<ProblemError>>,
+    /// `form-invalid`: the form's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<String>,
+}
+
+/// One item of a problem's `errors`: a BPMN problem (`deploy-refused`) or a form field
+/// (`form-invalid`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ProblemError {
+    /// A BPMN problem with its position.
+    Deploy(DeployProblem),
+    /// A form field that failed validation.
+    Field(FieldProblem),
+}
+
+/// A form field that failed validation.
+#[derive(Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// The field's data path: `applicant.name`, `members[2].cccd`.
+    #[schema(example = "childName")]
+    pub path: String,
+    /// What failed: `required`, `min`, `max`, `minLength`, `maxLength`, `pattern`, `type`,
+    /// `cccd`, `phone`, `taxCode`, `vnDate`, `email` or `option`.
+    #[schema(example = "required")]
+    pub code: String,
+    /// A Vietnamese message naming the field by its label.
+    pub message: String,
 }
 
 /// The stable codes of [`Problem`].
@@ -696,6 +738,113 @@ pub struct StatsDto {
     pub by_agency: Vec<StatsRowDto>,
     /// One row per agency and procedure.
     pub by_procedure: Vec<StatsRowDto>,
+}
+
+// --- Dossiers ------------------------------------------------------------------------------------
+
+/// How an applicant is identified.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicantKindDto {
+    /// A citizen, by the 12-digit citizen identity number (CCCD).
+    CitizenId,
+    /// An organisation, by its tax code.
+    TaxCode,
+}
+
+/// A dossier's one-stop state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DossierStateDto {
+    Received,
+    Processing,
+    SupplementRequested,
+    SupplementReceived,
+    Transferred,
+    Done,
+    ResultReturned,
+    Refused,
+    Cancelled,
+}
+
+/// The applicant of a dossier.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicantDto {
+    pub kind: ApplicantKindDto,
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+/// One version of a document of a dossier.
+#[derive(Serialize, ToSchema)]
+pub struct DocumentDto {
+    pub slot: String,
+    pub version: i32,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+    pub added_at: DateTime<Utc>,
+    pub added_by: Option<String>,
+    /// The applicant document reused instead of an upload.
+    pub reused_from: Option<String>,
+}
+
+/// A dossier.
+#[derive(Serialize, ToSchema)]
+pub struct DossierDto {
+    /// `<agency>-YYMMDD-NNNN` (Circular 01/2018/TT-VPCP art. 19).
+    #[schema(example = "000.00.01.H22-251125-0001")]
+    pub code: String,
+    pub instance: Uuid,
+    pub procedure: String,
+    pub procedure_version: i32,
+    pub agency: String,
+    pub applicant: ApplicantDto,
+    pub state: DossierStateDto,
+    /// The state in Vietnamese (`Đã tiếp nhận`).
+    pub state_label: String,
+    pub received_at: DateTime<Utc>,
+    /// The promised return date.
+    pub due_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub overdue: bool,
+    /// Optimistic-concurrency version (1 at receipt, +1 per change).
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+    /// The form data as submitted.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// The latest version of each slot.
+    pub documents: Vec<DocumentDto>,
+}
+
+/// A document's bytes, as uploaded.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BinaryDto(pub Vec<u8>);
+
+/// A certified document of an applicant's store.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicantDocumentDto {
+    pub id: String,
+    pub owner_kind: ApplicantKindDto,
+    pub owner_id: String,
+    pub doc_type: String,
+    pub number: Option<String>,
+    pub issuer: Option<String>,
+    pub issued_on: Option<chrono::NaiveDate>,
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub certified_by: Option<String>,
+    pub certified_at: DateTime<Utc>,
+    /// The dossier it was digitized from.
+    pub source_dossier: Option<String>,
 }
 
 #[cfg(test)]

@@ -50,6 +50,21 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/webhooks"),
     ("get", "/webhooks"),
     ("delete", "/webhooks/{id}"),
+    ("post", "/dossiers"),
+    ("get", "/dossiers/{code}"),
+    ("get", "/dossiers/{code}/documents"),
+    ("post", "/dossiers/{code}/documents"),
+    ("get", "/dossiers/{code}/documents/{slot}/{version}"),
+    (
+        "post",
+        "/dossiers/{code}/documents/{slot}/{version}/certify",
+    ),
+    ("post", "/dossiers/{code}/transition"),
+    ("get", "/dossiers/{code}/slips/{form}"),
+    ("get", "/applicants/{kind}/{id}/documents"),
+    ("get", "/agencies/{agency}/register"),
+    ("get", "/forms/{id}"),
+    ("get", "/tasks/{id}/form"),
 ];
 
 /// Operations that answer no problem+json (plain-text probes and the document itself).
@@ -164,7 +179,13 @@ async fn the_document_lists_every_route() {
         let uri = path
             .replace("{key}", "no-such-process")
             .replace("{id}", "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d")
-            .replace("{job}", "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d");
+            .replace("{job}", "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d")
+            .replace("{code}", "000.00.01.H22-251125-0001")
+            .replace("{slot}", "to-khai")
+            .replace("{version}", "1")
+            .replace("{form}", "01")
+            .replace("{kind}", "citizen_id")
+            .replace("{agency}", "000.00.01.H22");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
         let (status, _, body) = call(&state, method.clone(), &uri).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");

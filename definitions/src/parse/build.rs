@@ -9,7 +9,8 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Position};
 use crate::expr::Expression;
 use crate::model::{
-    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process, UserTask,
+    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process,
+    RequiredDocument, UserTask,
 };
 use crate::timer::{Timer, TimerKind};
 
@@ -96,6 +97,7 @@ pub(crate) struct NodeB {
     /// Assignment per dialect: [motcua, camunda, zeebe].
     pub assign: [Assignment; 3],
     pub form: [Option<String>; 3],
+    pub checks_documents: bool,
     pub sla: Option<f64>,
     pub topic: [Option<String>; 3],
     pub retries: [Option<u32>; 3],
@@ -143,6 +145,7 @@ impl NodeB {
             default: None,
             assign: Default::default(),
             form: Default::default(),
+            checks_documents: false,
             sla: None,
             topic: Default::default(),
             retries: Default::default(),
@@ -183,6 +186,8 @@ pub(crate) struct ProcessB {
     pub executable: bool,
     pub agency: Option<String>,
     pub sla: Option<f64>,
+    /// Documents its dossiers carry (`<motcua:document>` in its extensionElements).
+    pub documents: Vec<RequiredDocument>,
     /// Flow elements seen, refused ones included (decides whether a non-executable process is
     /// deployed at all).
     pub flow_elements: usize,
@@ -370,6 +375,7 @@ impl ProcessB {
                     assignment: merge(&n.assign),
                     form_key: first(&n.form),
                     sla_working_days: n.sla,
+                    checks_documents: n.checks_documents,
                 }),
                 Tag::Service => match first(&n.topic) {
                     Some(topic) => NodeKind::ServiceTask {
@@ -471,16 +477,24 @@ impl ProcessB {
         if !self.diags.is_empty() {
             return None;
         }
-        Some(Process::new(
-            DefinitionKey::new(self.id.clone()),
-            self.name.clone(),
-            nodes,
-            flows,
-            self.lanes.iter().map(|l| l.lane.clone()).collect(),
-            start,
-            self.sla,
-            self.agency.clone(),
-        ))
+        let start_form = self
+            .nodes
+            .get(start.0 as usize)
+            .and_then(|n| first(&n.form));
+        Some(
+            Process::new(
+                DefinitionKey::new(self.id.clone()),
+                self.name.clone(),
+                nodes,
+                flows,
+                self.lanes.iter().map(|l| l.lane.clone()).collect(),
+                start,
+                self.sla,
+                self.agency.clone(),
+            )
+            .with_documents(self.documents.clone())
+            .with_start_form(start_form),
+        )
     }
 }
 

@@ -80,7 +80,7 @@ mod xml;
 use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
-use crate::model::{Assignment, Lane, Process};
+use crate::model::{Assignment, Lane, Process, RequiredDocument};
 use crate::timer::{Timer, TimerKind};
 
 use build::{diag, parse_days, parse_list, parse_retries, parse_single, CAMUNDA, MOTCUA, ZEEBE};
@@ -454,11 +454,17 @@ impl<'a> Parser<'a> {
                 &e,
                 "task headers are not supported yet: pass what the worker needs as variables",
             ),
+            (Frame::Extensions(Owner::Process), Ns::Motcua, "document") => {
+                self.required_document(&e);
+                self.pump.skip(&e)
+            }
             (Frame::Extensions(_), Ns::Motcua, _) => self.refuse(
                 &e,
                 format!(
-                    "motcua defines no extension element `{}`: motcua settings are attributes \
-                     (motcua:agency, motcua:candidateGroups, motcua:formKey, motcua:topic, ...)",
+                    "motcua defines no extension element `{}` here: motcua settings are \
+                     attributes (motcua:agency, motcua:candidateGroups, motcua:formKey, \
+                     motcua:topic, ...); the process's extensionElements may list \
+                     <motcua:document slot=\"...\" name=\"...\"/>",
                     e.local
                 ),
             ),
@@ -713,6 +719,46 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `<motcua:document slot="to-khai" name="Tờ khai" required="true"/>` in the process's
+    /// extensionElements: a document the procedure's dossiers carry.
+    fn required_document(&mut self, e: &Element) {
+        let slot = text_attr(e, Ns::None, "slot");
+        let name = text_attr(e, Ns::None, "name");
+        let required = match e.attr(Ns::None, "required").map(str::trim) {
+            None | Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => None,
+        };
+        let (Some(slot), Some(required)) = (slot, required) else {
+            self.invalid(
+                e,
+                None,
+                "a motcua:document needs a `slot` (the document's key in the dossier), a \
+                 `name`, and `required` true (the default) or false"
+                    .to_owned(),
+            );
+            return;
+        };
+        let duplicate = self
+            .process()
+            .is_some_and(|p| p.documents.iter().any(|d| d.slot == slot));
+        if duplicate {
+            self.invalid(
+                e,
+                None,
+                format!("the document slot `{slot}` is listed twice"),
+            );
+            return;
+        }
+        if let Some(p) = self.process() {
+            p.documents.push(RequiredDocument {
+                name: name.unwrap_or_else(|| slot.clone()),
+                slot,
+                required,
+            });
+        }
+    }
+
     fn open_node(&mut self, scope: Option<u32>, e: &Element, tag: Tag) -> u32 {
         let id = self.required_id(e);
         let mut node = NodeB::new(id.clone(), name_of(e), tag, scope, e.position);
@@ -741,6 +787,14 @@ impl<'a> Parser<'a> {
                     node.form[dialect] = text_attr(e, ns, "formKey");
                 }
                 node.assign[MOTCUA].agency = text_attr(e, Ns::Motcua, "agency");
+                match e.attr(Ns::Motcua, "checksDocuments").map(str::trim) {
+                    None | Some("false") => {}
+                    Some("true") => node.checks_documents = true,
+                    Some(v) => problems.push(format!(
+                        "checksDocuments `{v}` is neither `true` (completing the task needs \
+                         every required document of the dossier) nor `false`"
+                    )),
+                }
                 if let Some(v) = e.attr(Ns::Motcua, "slaWorkingDays") {
                     match parse_days(v) {
                         Ok(d) => node.sla = Some(d),
@@ -775,7 +829,13 @@ impl<'a> Parser<'a> {
                 }
                 node.working_days = text_attr(e, Ns::Motcua, "workingDays");
             }
-            Tag::Start | Tag::Catch => {
+            Tag::Start => {
+                node.working_days = text_attr(e, Ns::Motcua, "workingDays");
+                for (dialect, ns) in [(MOTCUA, Ns::Motcua), (CAMUNDA, Ns::Camunda)] {
+                    node.form[dialect] = text_attr(e, ns, "formKey");
+                }
+            }
+            Tag::Catch => {
                 node.working_days = text_attr(e, Ns::Motcua, "workingDays");
             }
             Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub => {}

@@ -850,3 +850,65 @@ fn other_boundary_definitions_stay_refused() {
         );
     }
 }
+
+#[test]
+fn dossier_documents_start_form_and_checklist() {
+    let body = r#"  <bpmn:extensionElements>
+    <motcua:document slot="to-khai" name="Tờ khai đăng ký khai sinh" />
+    <motcua:document slot="giay-chung-sinh" name="Giấy chứng sinh" required="true" />
+    <motcua:document slot="dang-ky-ket-hon" name="Giấy chứng nhận kết hôn" required="false" />
+  </bpmn:extensionElements>
+  <bpmn:startEvent id="s" camunda:formKey="to-khai-khai-sinh" />
+  <bpmn:userTask id="nhan" motcua:checksDocuments="true" />
+  <bpmn:userTask id="xu-ly" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="nhan" />
+  <bpmn:sequenceFlow id="f2" sourceRef="nhan" targetRef="xu-ly" />
+  <bpmn:sequenceFlow id="f3" sourceRef="xu-ly" targetRef="e" />
+"#;
+    let processes = crate::load("t.bpmn", doc(body).as_bytes()).expect("loads");
+    let p = &processes[0];
+    let docs: Vec<(&str, &str, bool)> = p
+        .documents()
+        .iter()
+        .map(|d| (d.slot.as_str(), d.name.as_str(), d.required))
+        .collect();
+    assert_eq!(
+        docs,
+        [
+            ("to-khai", "Tờ khai đăng ký khai sinh", true),
+            ("giay-chung-sinh", "Giấy chứng sinh", true),
+            ("dang-ky-ket-hon", "Giấy chứng nhận kết hôn", false),
+        ]
+    );
+    assert_eq!(p.start_form(), Some("to-khai-khai-sinh"));
+    let checks = |id: &str| match &p.node(p.node_by_id(id).expect("node")).kind {
+        NodeKind::UserTask(t) => t.checks_documents,
+        other => panic!("{other:?}"),
+    };
+    assert!(checks("nhan"));
+    assert!(!checks("xu-ly"));
+
+    // A document without a slot, a repeated slot, a bad flag: each named with its position.
+    let bad = r#"  <bpmn:extensionElements>
+    <motcua:document name="Tờ khai" />
+    <motcua:document slot="a" required="yes" />
+    <motcua:document slot="b" />
+    <motcua:document slot="b" />
+  </bpmn:extensionElements>
+  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="t" motcua:checksDocuments="có" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+  <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+"#;
+    check(
+        &doc(bad),
+        "
+        5:5 invalid-attribute document -
+        6:5 invalid-attribute document -
+        8:5 invalid-attribute document -
+        11:3 invalid-attribute userTask t
+        ",
+    );
+}

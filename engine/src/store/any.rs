@@ -8,10 +8,12 @@ use serde_json::Value;
 use super::postgres::{PostgresConfig, PostgresStore};
 use super::sqlite::{Durability, SqliteConfig, SqliteStore};
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
-    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow, WebhookProgress, WebhookRow,
+    Commit, DefinitionRecord, Deployment, DueJob, EventFilter, FeedEvent, FormRecord, IncidentRow,
+    JournalEntry, LockedJob, NewDefinition, NewForm, Removed, ScheduleRow, ScheduleRun,
+    StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow, WebhookProgress,
+    WebhookRow,
 };
+use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
 
 /// A store on SQLite or PostgreSQL.
@@ -85,9 +87,50 @@ impl Store for AnyStore {
         &self,
         name: &str,
         definitions: &[NewDefinition],
+        forms: &[NewForm],
         at: DateTime<Utc>,
-    ) -> Result<Vec<Deployed>, StoreError> {
-        delegate!(self, s => s.deploy(name, definitions, at))
+    ) -> Result<Deployment, StoreError> {
+        delegate!(self, s => s.deploy(name, definitions, forms, at))
+    }
+
+    async fn form(&self, id: &str, version: Option<i32>) -> Result<Option<FormRecord>, StoreError> {
+        delegate!(self, s => s.form(id, version))
+    }
+
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>, StoreError> {
+        delegate!(self, s => s.dossier(code))
+    }
+
+    async fn dossier_by_instance(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Option<DossierRecord>, StoreError> {
+        delegate!(self, s => s.dossier_by_instance(instance))
+    }
+
+    async fn dossiers_received(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DossierRecord>, StoreError> {
+        delegate!(self, s => s.dossiers_received(agency, from, to))
+    }
+
+    async fn dossier_documents(&self, code: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+        delegate!(self, s => s.dossier_documents(code))
+    }
+
+    async fn applicant_documents(
+        &self,
+        kind: ApplicantKind,
+        id: &str,
+    ) -> Result<Vec<ApplicantDocument>, StoreError> {
+        delegate!(self, s => s.applicant_documents(kind, id))
+    }
+
+    async fn applicant_document(&self, id: &str) -> Result<Option<ApplicantDocument>, StoreError> {
+        delegate!(self, s => s.applicant_document(id))
     }
 
     async fn definitions(&self) -> Result<Vec<DefinitionRecord>, StoreError> {

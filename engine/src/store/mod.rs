@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::command::{Effect, JobRecord, TaskRecord};
+use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
 use crate::event::Event;
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
@@ -84,6 +85,54 @@ pub struct Deployed {
     pub definition: DefinitionRecord,
     /// False when identical content was already the latest version (nothing new was stored).
     pub created: bool,
+}
+
+/// One form of a deployment (a `.form` file: the JSON schema as deployed), ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewForm {
+    /// Form id.
+    pub id: String,
+    /// The file it came from.
+    pub resource: String,
+    /// The JSON as deployed.
+    pub schema: String,
+    /// SHA-256 of the file, hex: identical to the latest version's means no new version.
+    pub checksum: String,
+}
+
+/// A stored form version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormRecord {
+    /// Form id.
+    pub id: String,
+    /// Version, from 1.
+    pub version: i32,
+    /// File name.
+    pub resource: String,
+    /// The JSON as deployed.
+    pub schema: String,
+    /// SHA-256 of the file, hex.
+    pub checksum: String,
+    /// The deployment that made it.
+    pub deployment: String,
+}
+
+/// What deploying one form did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedForm {
+    /// The stored version.
+    pub form: FormRecord,
+    /// False when identical content was already the latest version.
+    pub created: bool,
+}
+
+/// What a deployment stored: its processes and its forms (one transaction).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Deployment {
+    /// The processes, in the order given.
+    pub definitions: Vec<Deployed>,
+    /// The forms, in the order given.
+    pub forms: Vec<DeployedForm>,
 }
 
 /// The idempotency record written with a command.
@@ -519,14 +568,63 @@ pub(crate) fn merge_stats(
 
 /// The storage interface the engine needs. Backends must not depend on each other.
 pub trait Store: Send + Sync + 'static {
-    /// Stores the processes of one deployment atomically: per key, identical content to the
-    /// latest version returns that version; otherwise version n+1 is created.
+    /// Stores the processes and forms of one deployment atomically: per key (per form id),
+    /// identical content to the latest version returns that version; otherwise version n+1 is
+    /// created.
     fn deploy(
         &self,
         name: &str,
         definitions: &[NewDefinition],
+        forms: &[NewForm],
         at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Vec<Deployed>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Deployment, StoreError>> + Send;
+
+    /// One form: the given version, or the latest.
+    fn form(
+        &self,
+        id: &str,
+        version: Option<i32>,
+    ) -> impl Future<Output = Result<Option<FormRecord>, StoreError>> + Send;
+
+    /// A dossier by code.
+    fn dossier(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Option<DossierRecord>, StoreError>> + Send;
+
+    /// The dossier of an instance.
+    fn dossier_by_instance(
+        &self,
+        instance: InstanceId,
+    ) -> impl Future<Output = Result<Option<DossierRecord>, StoreError>> + Send;
+
+    /// The dossiers an agency received in `[from, to)`, in order of receipt (the tracking
+    /// register, form 06 of Circular 01/2018).
+    fn dossiers_received(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<DossierRecord>, StoreError>> + Send;
+
+    /// Every document version of a dossier, by slot then version.
+    fn dossier_documents(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Vec<DocumentRecord>, StoreError>> + Send;
+
+    /// An applicant's certified documents, oldest first.
+    fn applicant_documents(
+        &self,
+        kind: ApplicantKind,
+        id: &str,
+    ) -> impl Future<Output = Result<Vec<ApplicantDocument>, StoreError>> + Send;
+
+    /// One applicant document.
+    fn applicant_document(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<ApplicantDocument>, StoreError>> + Send;
 
     /// Every stored definition version, by key then version.
     fn definitions(&self)

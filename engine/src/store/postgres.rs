@@ -27,11 +27,15 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
-    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort, WebhookProgress, WebhookRow,
+    Commit, DefinitionRecord, Deployed, DeployedForm, Deployment, DueJob, EventFilter, FeedEvent,
+    FormRecord, IncidentRow, JournalEntry, LockedJob, NewDefinition, NewForm, Removed, ScheduleRow,
+    ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
+    TaskSort, WebhookProgress, WebhookRow,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::dossier::{
+    ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord, DossierState,
+};
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::SlaMark;
 
@@ -422,8 +426,214 @@ async fn write_effect(
                 .await
                 .map_err(commit_error)?;
         }
+        Effect::Dossier(d) => write_dossier_effect(conn, d, at).await?,
     }
     Ok(())
+}
+
+/// Writes a dossier effect. The dossier code is allocated here, in the commit's transaction:
+/// the upsert of the (agency, day) counter row locks it until commit, so two nodes submitting
+/// for the same agency and day are serialised and never get the same number; a rolled-back
+/// submission rolls its number back (gap-free). The code is then written into the
+/// `dossier_received` journal row (which the step wrote with `"code":null`).
+async fn write_dossier_effect(
+    conn: &mut PgConnection,
+    effect: &DossierEffect,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match effect {
+        DossierEffect::Created(d) => {
+            let last: i64 = sqlx::query_scalar(
+                "INSERT INTO dossier_counters (agency, day, last) VALUES ($1, $2, 1) \
+                 ON CONFLICT (agency, day) DO UPDATE SET last = dossier_counters.last + 1 \
+                 RETURNING last",
+            )
+            .bind(&d.agency)
+            .bind(&d.day)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            let code = crate::dossier::code::format_code(&d.agency, &d.day, last);
+            let applicant = serde_json::to_string(&serde_json::json!({
+                "address": d.applicant.address,
+                "phone": d.applicant.phone,
+                "email": d.applicant.email,
+            }))
+            .map_err(|e| corrupt("applicant", e))?;
+            sqlx::query(
+                "INSERT INTO dossiers (code, instance_id, procedure_key, procedure_version, \
+                 agency, applicant_kind, applicant_id, applicant_name, applicant, state, \
+                 received_at, due_at, finished_at, data, updated_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, 1)",
+            )
+            .bind(&code)
+            .bind(d.instance.to_string())
+            .bind(&d.procedure_key)
+            .bind(d.procedure_version)
+            .bind(&d.agency)
+            .bind(d.applicant.kind.as_str())
+            .bind(&d.applicant.id)
+            .bind(&d.applicant.name)
+            .bind(applicant)
+            .bind(DossierState::Received.as_str())
+            .bind(d.received_at)
+            .bind(d.due_at)
+            .bind(&d.data)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            sqlx::query(
+                "UPDATE journal SET data = replace(data, '\"code\":null', \
+                 '\"code\":' || to_json($1::text)::text) WHERE instance_id = $2 AND seq = $3",
+            )
+            .bind(&code)
+            .bind(d.instance.to_string())
+            .bind(d.journal_seq)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DossierEffect::Updated {
+            instance,
+            expected_version,
+            state,
+            finished_at,
+            due_at,
+        } => {
+            let updated = sqlx::query(
+                "UPDATE dossiers SET version = $1 + 1, state = COALESCE($2, state), \
+                 finished_at = COALESCE($3, finished_at), updated_at = $4, \
+                 due_at = COALESCE($6, due_at) WHERE instance_id = $5 AND version = $1",
+            )
+            .bind(*expected_version)
+            .bind(state.map(|s| s.as_str()))
+            .bind(*finished_at)
+            .bind(at)
+            .bind(instance.to_string())
+            .bind(*due_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        DossierEffect::DocumentAdded(d) => {
+            sqlx::query(
+                "INSERT INTO dossier_documents (dossier_code, slot, version, sha256, name, \
+                 media_type, size, added_at, added_by, reused_from) \
+                 SELECT code, $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM dossiers \
+                 WHERE instance_id = $10",
+            )
+            .bind(&d.slot)
+            .bind(d.version)
+            .bind(&d.sha256)
+            .bind(&d.name)
+            .bind(&d.media_type)
+            .bind(d.size)
+            .bind(at)
+            .bind(&d.added_by)
+            .bind(&d.reused_from)
+            .bind(d.instance.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DossierEffect::ApplicantDocumentAdded(n) => {
+            let a = &n.document;
+            sqlx::query(
+                "INSERT INTO applicant_documents (id, owner_kind, owner_id, doc_type, number, \
+                 issuer, issued_on, sha256, name, media_type, certified_by, certified_at, \
+                 source_dossier) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, code \
+                 FROM dossiers WHERE instance_id = $13",
+            )
+            .bind(&a.id)
+            .bind(a.owner_kind.as_str())
+            .bind(&a.owner_id)
+            .bind(&a.doc_type)
+            .bind(&a.number)
+            .bind(&a.issuer)
+            .bind(a.issued_on)
+            .bind(&a.sha256)
+            .bind(&a.name)
+            .bind(&a.media_type)
+            .bind(&a.certified_by)
+            .bind(a.certified_at)
+            .bind(n.instance.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+    }
+    Ok(())
+}
+
+const DOSSIER_COLUMNS: &str = "code, instance_id, procedure_key, procedure_version, agency, \
+     applicant_kind, applicant_id, applicant_name, applicant, state, received_at, due_at, \
+     finished_at, data, updated_at, version";
+
+const DOCUMENT_COLUMNS: &str = "dossier_code, slot, version, sha256, name, media_type, size, \
+     added_at, added_by, reused_from";
+
+const APPLICANT_DOCUMENT_COLUMNS: &str = "id, owner_kind, owner_id, doc_type, number, issuer, \
+     issued_on, sha256, name, media_type, certified_by, certified_at, source_dossier";
+
+fn form_record(r: &PgRow) -> Result<FormRecord, StoreError> {
+    Ok(FormRecord {
+        id: r.try_get("id").map_err(backend)?,
+        version: r.try_get("version").map_err(backend)?,
+        resource: r.try_get("resource").map_err(backend)?,
+        schema: r.try_get("schema").map_err(backend)?,
+        checksum: r.try_get("checksum").map_err(backend)?,
+        deployment: r.try_get("deployment_id").map_err(backend)?,
+    })
+}
+
+fn dossier_record(r: &PgRow) -> Result<DossierRecord, StoreError> {
+    let instance: String = r.try_get("instance_id").map_err(backend)?;
+    crate::dossier::dossier_from_parts(crate::dossier::DossierParts {
+        code: r.try_get("code").map_err(backend)?,
+        instance: parse_uuid(&instance)?,
+        procedure_key: r.try_get("procedure_key").map_err(backend)?,
+        procedure_version: r.try_get("procedure_version").map_err(backend)?,
+        agency: r.try_get("agency").map_err(backend)?,
+        applicant_kind: r.try_get("applicant_kind").map_err(backend)?,
+        applicant_id: r.try_get("applicant_id").map_err(backend)?,
+        applicant_name: r.try_get("applicant_name").map_err(backend)?,
+        applicant: r.try_get("applicant").map_err(backend)?,
+        state: r.try_get("state").map_err(backend)?,
+        received_at: r.try_get("received_at").map_err(backend)?,
+        due_at: r.try_get("due_at").map_err(backend)?,
+        finished_at: r.try_get("finished_at").map_err(backend)?,
+        data: r.try_get("data").map_err(backend)?,
+        updated_at: r.try_get("updated_at").map_err(backend)?,
+        version: r.try_get("version").map_err(backend)?,
+    })
+}
+
+fn document_record(r: &PgRow) -> Result<DocumentRecord, StoreError> {
+    sqlx::FromRow::from_row(r).map_err(backend)
+}
+
+fn applicant_document(r: &PgRow) -> Result<ApplicantDocument, StoreError> {
+    let kind: String = r.try_get("owner_kind").map_err(backend)?;
+    Ok(ApplicantDocument {
+        id: r.try_get("id").map_err(backend)?,
+        owner_kind: ApplicantKind::parse(&kind)
+            .ok_or_else(|| corrupt("applicant document owner kind", &kind))?,
+        owner_id: r.try_get("owner_id").map_err(backend)?,
+        doc_type: r.try_get("doc_type").map_err(backend)?,
+        number: r.try_get("number").map_err(backend)?,
+        issuer: r.try_get("issuer").map_err(backend)?,
+        issued_on: r.try_get("issued_on").map_err(backend)?,
+        sha256: r.try_get("sha256").map_err(backend)?,
+        name: r.try_get("name").map_err(backend)?,
+        media_type: r.try_get("media_type").map_err(backend)?,
+        certified_by: r.try_get("certified_by").map_err(backend)?,
+        certified_at: r.try_get("certified_at").map_err(backend)?,
+        source_dossier: r.try_get("source_dossier").map_err(backend)?,
+    })
 }
 
 async fn resolve_incident(
@@ -658,8 +868,9 @@ impl Store for PostgresStore {
         &self,
         name: &str,
         definitions: &[NewDefinition],
+        forms: &[NewForm],
         at: DateTime<Utc>,
-    ) -> Result<Vec<Deployed>, StoreError> {
+    ) -> Result<Deployment, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let deployment = Uuid::now_v7().to_string();
         sqlx::query("INSERT INTO deployments (id, name, deployed_at) VALUES ($1, $2, $3)")
@@ -744,8 +955,165 @@ impl Store for PostgresStore {
                 created: true,
             });
         }
+        let mut deployed_forms = Vec::with_capacity(forms.len());
+        for f in forms {
+            let latest = sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(&f.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .map(|r| form_record(&r))
+            .transpose()?;
+            if let Some(latest) = &latest {
+                if latest.checksum == f.checksum {
+                    deployed_forms.push(DeployedForm {
+                        form: latest.clone(),
+                        created: false,
+                    });
+                    continue;
+                }
+            }
+            let version = latest.map(|l| l.version + 1).unwrap_or(1);
+            // Two nodes deploying the same form at once: the second insert waits for the
+            // first and is refused as a duplicate.
+            sqlx::query(
+                "INSERT INTO forms (id, version, resource, schema, checksum, deployment_id, \
+                 deployed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&f.id)
+            .bind(version)
+            .bind(&f.resource)
+            .bind(&f.schema)
+            .bind(&f.checksum)
+            .bind(&deployment)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            deployed_forms.push(DeployedForm {
+                form: FormRecord {
+                    id: f.id.clone(),
+                    version,
+                    resource: f.resource.clone(),
+                    schema: f.schema.clone(),
+                    checksum: f.checksum.clone(),
+                    deployment: deployment.clone(),
+                },
+                created: true,
+            });
+        }
         tx.commit().await.map_err(backend)?;
-        Ok(out)
+        Ok(Deployment {
+            definitions: out,
+            forms: deployed_forms,
+        })
+    }
+
+    async fn form(&self, id: &str, version: Option<i32>) -> Result<Option<FormRecord>, StoreError> {
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = $1 AND version = $2",
+            )
+            .bind(id)
+            .bind(v),
+            None => sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = $1 ORDER BY version DESC LIMIT 1",
+            )
+            .bind(id),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(form_record).transpose()
+    }
+
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(dossier_record).transpose()
+    }
+
+    async fn dossier_by_instance(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Option<DossierRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE instance_id = $1"
+        ))
+        .bind(instance.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(dossier_record).transpose()
+    }
+
+    async fn dossiers_received(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DossierRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE agency = $1 AND received_at >= $2 \
+             AND received_at < $3 ORDER BY received_at, code"
+        ))
+        .bind(agency)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(dossier_record).collect()
+    }
+
+    async fn dossier_documents(&self, code: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM dossier_documents WHERE dossier_code = $1 \
+             ORDER BY slot, version"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(document_record).collect()
+    }
+
+    async fn applicant_documents(
+        &self,
+        kind: ApplicantKind,
+        id: &str,
+    ) -> Result<Vec<ApplicantDocument>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {APPLICANT_DOCUMENT_COLUMNS} FROM applicant_documents \
+             WHERE owner_kind = $1 AND owner_id = $2 ORDER BY certified_at, id"
+        ))
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(applicant_document).collect()
+    }
+
+    async fn applicant_document(&self, id: &str) -> Result<Option<ApplicantDocument>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APPLICANT_DOCUMENT_COLUMNS} FROM applicant_documents WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(applicant_document).transpose()
     }
 
     async fn definitions(&self) -> Result<Vec<DefinitionRecord>, StoreError> {

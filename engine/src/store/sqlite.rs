@@ -20,11 +20,16 @@ use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    Commit, DefinitionRecord, Deployed, DueJob, EventFilter, FeedEvent, IncidentRow, JournalEntry,
-    LockedJob, NewDefinition, Removed, ScheduleRow, ScheduleRun, StatsFilter, StatsRow, Store,
-    StoreError, StoredInstance, TaskQuery, TaskRow, TaskSort, WebhookProgress, WebhookRow,
+    Commit, DefinitionRecord, Deployed, DeployedForm, Deployment, DueJob, EventFilter, FeedEvent,
+    FormRecord, IncidentRow, JournalEntry, LockedJob, NewDefinition, NewForm, Removed, ScheduleRow,
+    ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
+    TaskSort, WebhookProgress, WebhookRow,
 };
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::dossier::{
+    Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
+    DossierState,
+};
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
 use crate::state::SlaMark;
@@ -373,7 +378,11 @@ fn task_row(row: &SqliteRow) -> Result<TaskRow, StoreError> {
 const JOURNAL_ROWS_PER_INSERT: usize = 100;
 
 /// Appends one projection effect to the commit batch.
-fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateTime<Utc>) {
+fn push_effect(
+    q: &mut QueryBuilder<'static, Sqlite>,
+    effect: &Effect,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     match effect {
         Effect::TaskCreated(t) => {
             let id = t.id.to_string();
@@ -506,6 +515,7 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
         } => {
             push_timer_start(q, *job, key, *version, node, *fired, *due_at, at);
         }
+        Effect::Dossier(d) => push_dossier_effect(q, d, at)?,
         Effect::JobClosed { job, how } => {
             let id = job.to_string();
             q.push("UPDATE jobs SET state = ")
@@ -519,6 +529,216 @@ fn push_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &Effect, at: DateT
                 .push(" AND resolved_at IS NULL;\n");
         }
     }
+    Ok(())
+}
+
+/// Appends a dossier effect. The dossier code is allocated here, in the commit's transaction:
+/// the counter row of (agency, day) is upserted, the dossier row takes the counter's new value,
+/// and the code is written into the `dossier_received` journal row (which the step wrote with
+/// `"code":null`). Everything else addresses the dossier by its instance.
+fn push_dossier_effect(
+    q: &mut QueryBuilder<'static, Sqlite>,
+    effect: &DossierEffect,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match effect {
+        DossierEffect::Created(d) => {
+            let applicant = applicant_json(&d.applicant)?;
+            let instance = d.instance.to_string();
+            q.push("INSERT INTO dossier_counters (agency, day, last) VALUES (")
+                .push_bind(d.agency.clone())
+                .push(", ")
+                .push_bind(d.day.clone())
+                .push(
+                    ", 1) ON CONFLICT (agency, day) DO UPDATE SET last = dossier_counters.last + 1;\n\
+                     INSERT INTO dossiers (code, instance_id, procedure_key, procedure_version, \
+                     agency, applicant_kind, applicant_id, applicant_name, applicant, state, \
+                     received_at, due_at, finished_at, data, updated_at, version) SELECT ",
+                )
+                .push_bind(d.agency.clone())
+                .push(" || '-' || ")
+                .push_bind(d.day.clone())
+                .push(" || '-' || printf('%04d', c.last), ");
+            let mut v = q.separated(", ");
+            v.push_bind(instance.clone())
+                .push_bind(d.procedure_key.clone())
+                .push_bind(d.procedure_version)
+                .push_bind(d.agency.clone())
+                .push_bind(d.applicant.kind.as_str())
+                .push_bind(d.applicant.id.clone())
+                .push_bind(d.applicant.name.clone())
+                .push_bind(applicant)
+                .push_bind(DossierState::Received.as_str())
+                .push_bind(d.received_at)
+                .push_bind(d.due_at)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(d.data.clone())
+                .push_bind(at)
+                .push_bind(1_i64);
+            q.push(" FROM dossier_counters c WHERE c.agency = ")
+                .push_bind(d.agency.clone())
+                .push(" AND c.day = ")
+                .push_bind(d.day.clone())
+                .push(
+                    ";\nUPDATE journal SET data = replace(data, '\"code\":null', \
+                     '\"code\":\"' || (SELECT code FROM dossiers WHERE instance_id = ",
+                )
+                .push_bind(instance.clone())
+                .push(") || '\"') WHERE instance_id = ")
+                .push_bind(instance)
+                .push(" AND seq = ")
+                .push_bind(d.journal_seq)
+                .push(";\n");
+        }
+        DossierEffect::Updated {
+            instance,
+            expected_version,
+            state,
+            finished_at,
+            due_at,
+        } => {
+            // A stale version sets NULL: refused by NOT NULL, mapped to a version conflict.
+            q.push("UPDATE dossiers SET version = CASE WHEN version = ")
+                .push_bind(*expected_version)
+                .push(" THEN ")
+                .push_bind(expected_version + 1)
+                .push(" END, state = COALESCE(")
+                .push_bind(state.map(|s| s.as_str()))
+                .push(", state), finished_at = COALESCE(")
+                .push_bind(*finished_at)
+                .push(", finished_at), due_at = COALESCE(")
+                .push_bind(*due_at)
+                .push(", due_at), updated_at = ")
+                .push_bind(at)
+                .push(" WHERE instance_id = ")
+                .push_bind(instance.to_string())
+                .push(";\n");
+        }
+        DossierEffect::DocumentAdded(d) => {
+            q.push(
+                "INSERT INTO dossier_documents (dossier_code, slot, version, sha256, name, \
+                 media_type, size, added_at, added_by, reused_from) SELECT code, ",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(d.slot.clone())
+                .push_bind(d.version)
+                .push_bind(d.sha256.clone())
+                .push_bind(d.name.clone())
+                .push_bind(d.media_type.clone())
+                .push_bind(d.size)
+                .push_bind(at)
+                .push_bind(d.added_by.clone())
+                .push_bind(d.reused_from.clone());
+            q.push(" FROM dossiers WHERE instance_id = ")
+                .push_bind(d.instance.to_string())
+                .push(";\n");
+        }
+        DossierEffect::ApplicantDocumentAdded(n) => {
+            let a = &n.document;
+            q.push(
+                "INSERT INTO applicant_documents (id, owner_kind, owner_id, doc_type, number, \
+                 issuer, issued_on, sha256, name, media_type, certified_by, certified_at, \
+                 source_dossier) SELECT ",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(a.id.clone())
+                .push_bind(a.owner_kind.as_str())
+                .push_bind(a.owner_id.clone())
+                .push_bind(a.doc_type.clone())
+                .push_bind(a.number.clone())
+                .push_bind(a.issuer.clone())
+                .push_bind(a.issued_on)
+                .push_bind(a.sha256.clone())
+                .push_bind(a.name.clone())
+                .push_bind(a.media_type.clone())
+                .push_bind(a.certified_by.clone())
+                .push_bind(a.certified_at);
+            q.push(", code FROM dossiers WHERE instance_id = ")
+                .push_bind(n.instance.to_string())
+                .push(";\n");
+        }
+    }
+    Ok(())
+}
+
+fn applicant_json(a: &Applicant) -> Result<String, StoreError> {
+    serde_json::to_string(&serde_json::json!({
+        "address": a.address,
+        "phone": a.phone,
+        "email": a.email,
+    }))
+    .map_err(|e| corrupt("applicant", e))
+}
+
+const DOSSIER_COLUMNS: &str = "code, instance_id, procedure_key, procedure_version, agency, \
+     applicant_kind, applicant_id, applicant_name, applicant, state, received_at, due_at, \
+     finished_at, data, updated_at, version";
+
+const DOCUMENT_COLUMNS: &str = "dossier_code, slot, version, sha256, name, media_type, size, \
+     added_at, added_by, reused_from";
+
+const APPLICANT_DOCUMENT_COLUMNS: &str = "id, owner_kind, owner_id, doc_type, number, issuer, \
+     issued_on, sha256, name, media_type, certified_by, certified_at, source_dossier";
+
+fn form_record(r: &SqliteRow) -> Result<FormRecord, StoreError> {
+    Ok(FormRecord {
+        id: r.try_get("id").map_err(backend)?,
+        version: r.try_get("version").map_err(backend)?,
+        resource: r.try_get("resource").map_err(backend)?,
+        schema: r.try_get("schema").map_err(backend)?,
+        checksum: r.try_get("checksum").map_err(backend)?,
+        deployment: r.try_get("deployment_id").map_err(backend)?,
+    })
+}
+
+fn dossier_record(r: &SqliteRow) -> Result<DossierRecord, StoreError> {
+    let instance: String = r.try_get("instance_id").map_err(backend)?;
+    let kind: String = r.try_get("applicant_kind").map_err(backend)?;
+    let state: String = r.try_get("state").map_err(backend)?;
+    let applicant: String = r.try_get("applicant").map_err(backend)?;
+    let data: String = r.try_get("data").map_err(backend)?;
+    crate::dossier::dossier_from_parts(crate::dossier::DossierParts {
+        code: r.try_get("code").map_err(backend)?,
+        instance: parse_uuid(&instance)?,
+        procedure_key: r.try_get("procedure_key").map_err(backend)?,
+        procedure_version: r.try_get("procedure_version").map_err(backend)?,
+        agency: r.try_get("agency").map_err(backend)?,
+        applicant_kind: kind,
+        applicant_id: r.try_get("applicant_id").map_err(backend)?,
+        applicant_name: r.try_get("applicant_name").map_err(backend)?,
+        applicant,
+        state,
+        received_at: r.try_get("received_at").map_err(backend)?,
+        due_at: r.try_get("due_at").map_err(backend)?,
+        finished_at: r.try_get("finished_at").map_err(backend)?,
+        data,
+        updated_at: r.try_get("updated_at").map_err(backend)?,
+        version: r.try_get("version").map_err(backend)?,
+    })
+}
+
+fn document_record(r: &SqliteRow) -> Result<DocumentRecord, StoreError> {
+    sqlx::FromRow::from_row(r).map_err(backend)
+}
+
+fn applicant_document(r: &SqliteRow) -> Result<ApplicantDocument, StoreError> {
+    let kind: String = r.try_get("owner_kind").map_err(backend)?;
+    Ok(ApplicantDocument {
+        id: r.try_get("id").map_err(backend)?,
+        owner_kind: ApplicantKind::parse(&kind)
+            .ok_or_else(|| corrupt("applicant document owner kind", &kind))?,
+        owner_id: r.try_get("owner_id").map_err(backend)?,
+        doc_type: r.try_get("doc_type").map_err(backend)?,
+        number: r.try_get("number").map_err(backend)?,
+        issuer: r.try_get("issuer").map_err(backend)?,
+        issued_on: r.try_get("issued_on").map_err(backend)?,
+        sha256: r.try_get("sha256").map_err(backend)?,
+        name: r.try_get("name").map_err(backend)?,
+        media_type: r.try_get("media_type").map_err(backend)?,
+        certified_by: r.try_get("certified_by").map_err(backend)?,
+        certified_at: r.try_get("certified_at").map_err(backend)?,
+        source_dossier: r.try_get("source_dossier").map_err(backend)?,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -656,7 +876,7 @@ fn push_commit(
         q.push(";\n");
     }
     for effect in c.effects {
-        push_effect(q, effect, c.at);
+        push_effect(q, effect, c.at)?;
     }
     if let Some(record) = &c.idempotency {
         q.push("INSERT INTO idempotency (key, fingerprint, response, created_at) VALUES (");
@@ -674,7 +894,10 @@ fn push_commit(
 fn commit_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
         let message = db.message();
-        if message.contains("instances.version") || message.contains("journal.instance_id") {
+        if message.contains("instances.version")
+            || message.contains("journal.instance_id")
+            || message.contains("dossiers.version")
+        {
             return StoreError::VersionConflict;
         }
         if message.contains("idempotency.key") {
@@ -799,8 +1022,9 @@ impl Store for SqliteStore {
         &self,
         name: &str,
         definitions: &[NewDefinition],
+        forms: &[NewForm],
         at: DateTime<Utc>,
-    ) -> Result<Vec<Deployed>, StoreError> {
+    ) -> Result<Deployment, StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let deployment = Uuid::now_v7().to_string();
         sqlx::query("INSERT INTO deployments (id, name, deployed_at) VALUES (?, ?, ?)")
@@ -883,8 +1107,163 @@ impl Store for SqliteStore {
                 created: true,
             });
         }
+        let mut deployed_forms = Vec::with_capacity(forms.len());
+        for f in forms {
+            let latest = sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = ? ORDER BY version DESC LIMIT 1",
+            )
+            .bind(&f.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?
+            .map(|r| form_record(&r))
+            .transpose()?;
+            if let Some(latest) = &latest {
+                if latest.checksum == f.checksum {
+                    deployed_forms.push(DeployedForm {
+                        form: latest.clone(),
+                        created: false,
+                    });
+                    continue;
+                }
+            }
+            let version = latest.map(|l| l.version + 1).unwrap_or(1);
+            sqlx::query(
+                "INSERT INTO forms (id, version, resource, schema, checksum, deployment_id, \
+                 deployed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&f.id)
+            .bind(version)
+            .bind(&f.resource)
+            .bind(&f.schema)
+            .bind(&f.checksum)
+            .bind(&deployment)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            deployed_forms.push(DeployedForm {
+                form: FormRecord {
+                    id: f.id.clone(),
+                    version,
+                    resource: f.resource.clone(),
+                    schema: f.schema.clone(),
+                    checksum: f.checksum.clone(),
+                    deployment: deployment.clone(),
+                },
+                created: true,
+            });
+        }
         tx.commit().await.map_err(backend)?;
-        Ok(out)
+        Ok(Deployment {
+            definitions: out,
+            forms: deployed_forms,
+        })
+    }
+
+    async fn form(&self, id: &str, version: Option<i32>) -> Result<Option<FormRecord>, StoreError> {
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = ? AND version = ?",
+            )
+            .bind(id)
+            .bind(v),
+            None => sqlx::query(
+                "SELECT id, version, resource, schema, checksum, deployment_id FROM forms \
+                 WHERE id = ? ORDER BY version DESC LIMIT 1",
+            )
+            .bind(id),
+        }
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(form_record).transpose()
+    }
+
+    async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE code = ?"
+        ))
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(dossier_record).transpose()
+    }
+
+    async fn dossier_by_instance(
+        &self,
+        instance: InstanceId,
+    ) -> Result<Option<DossierRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE instance_id = ?"
+        ))
+        .bind(instance.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(dossier_record).transpose()
+    }
+
+    async fn dossiers_received(
+        &self,
+        agency: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DossierRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE agency = ? AND received_at >= ? \
+             AND received_at < ? ORDER BY received_at, code"
+        ))
+        .bind(agency)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(dossier_record).collect()
+    }
+
+    async fn dossier_documents(&self, code: &str) -> Result<Vec<DocumentRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DOCUMENT_COLUMNS} FROM dossier_documents WHERE dossier_code = ? \
+             ORDER BY slot, version"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(document_record).collect()
+    }
+
+    async fn applicant_documents(
+        &self,
+        kind: ApplicantKind,
+        id: &str,
+    ) -> Result<Vec<ApplicantDocument>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {APPLICANT_DOCUMENT_COLUMNS} FROM applicant_documents \
+             WHERE owner_kind = ? AND owner_id = ? ORDER BY certified_at, id"
+        ))
+        .bind(kind.as_str())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(applicant_document).collect()
+    }
+
+    async fn applicant_document(&self, id: &str) -> Result<Option<ApplicantDocument>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {APPLICANT_DOCUMENT_COLUMNS} FROM applicant_documents WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(applicant_document).transpose()
     }
 
     async fn definitions(&self) -> Result<Vec<DefinitionRecord>, StoreError> {

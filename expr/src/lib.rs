@@ -1,4 +1,4 @@
-//! The expression language: the FEEL subset of Camunda 8 and form-js, plus Camunda 7 `${...}`.
+//! motcua's expression language: the FEEL subset of Camunda 8 and form-js, plus Camunda 7 `${...}`.
 //!
 //! One language serves sequence-flow conditions now and form conditions and decision tables later.
 //! Expressions are parsed once at deploy (a syntax error names its character offset) and

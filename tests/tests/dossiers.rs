@@ -755,10 +755,7 @@ async fn replay_verifies_a_dossier_instance(backend: Backend) {
                 AGENCY,
                 citizen("046090000001", "Hoa"),
                 // Both required documents: the receiving task checks them.
-                vec![
-                    upload("to-khai", b"v1"),
-                    upload("giay-chung-sinh", b"gcs"),
-                ],
+                vec![upload("to-khai", b"v1"), upload("giay-chung-sinh", b"gcs")],
             ),
             CommandOptions::by("mot-cua-1"),
         )

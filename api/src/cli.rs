@@ -240,6 +240,10 @@ pub enum Cmd {
     /// Dossiers (hồ sơ): submit, show, documents, lifecycle, slips of Circular 01/2018.
     #[command(subcommand)]
     Dossier(crate::dossier_cli::DossierCmd),
+    /// Digital signatures: sign a document (detached CMS), verify CMS and PAdES signatures
+    /// against a trust store with a report modelled on the EU DSS simple report.
+    #[command(subcommand)]
+    Signature(crate::signature_cli::SignatureCmd),
     /// E-forms for designers: check, validate sample data, render.
     #[command(subcommand)]
     Forms(crate::forms_cli::FormsCmd),

@@ -14,6 +14,7 @@ pub mod dossier_cli;
 pub mod forms_cli;
 pub mod http;
 pub mod output;
+pub mod signature_cli;
 pub mod token;
 pub mod webhook_delivery;
 pub mod worker;

@@ -846,3 +846,62 @@ fn a_dossier_is_received_read_back_and_printed_from_the_command_line() {
     );
     assert!(err.contains(&sha[..16]), "{err}");
 }
+
+// ---- signatures -------------------------------------------------------------------------------
+
+const SIGNING_FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../signing/tests/fixtures");
+
+#[test]
+fn signature_verify_passes_only_untouched_documents() {
+    let dir = TempDir::new().unwrap();
+    let root = format!("{SIGNING_FIXTURES}/root.pem");
+    let doc = format!("{SIGNING_FIXTURES}/document.txt");
+    let sig = format!("{SIGNING_FIXTURES}/document.txt.p7s");
+    let pdf = format!("{SIGNING_FIXTURES}/signed.pdf");
+
+    let report = ok_json(
+        dir.path(),
+        &[
+            "signature",
+            "verify",
+            &doc,
+            "--signature",
+            &sig,
+            "--trust",
+            &root,
+        ],
+    );
+    assert_eq!(
+        str_of(&array(&report)[0], "indication"),
+        "TOTAL_PASSED",
+        "{report}"
+    );
+    let report = ok_json(dir.path(), &["signature", "verify", &pdf, "--trust", &root]);
+    assert_eq!(str_of(&array(&report)[0], "format"), "PAdES", "{report}");
+
+    // One byte changed: the digest no longer matches, and the exit status says so.
+    let mut bytes = std::fs::read(&doc).unwrap();
+    bytes[0] ^= 1;
+    let changed = dir.path().join("changed.txt");
+    std::fs::write(&changed, bytes).unwrap();
+    let out = motcua(
+        dir.path(),
+        &[
+            "--json",
+            "signature",
+            "verify",
+            changed.to_str().unwrap(),
+            "--signature",
+            &sig,
+            "--trust",
+            &root,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(
+        str_of(&array(&report)[0], "subIndication"),
+        "HASH_FAILURE",
+        "{report}"
+    );
+}

@@ -1,0 +1,251 @@
+//! Producing detached CMS (CAdES-B-B shaped) signatures, and loading a server-side signing key.
+//!
+//! The SignedData is assembled here in DER (see [`crate::der`]) and only the cryptography
+//! (SHA-256 and the RSA / ECDSA signature) is done by OpenSSL. We build it ourselves rather
+//! than call `CMS_sign` because OpenSSL always stamps `signingTime` with the machine clock and
+//! the `openssl` crate exposes no way to set it; a caller (a batch re-signing job, a test)
+//! needs to pass the time. Every signature we write is checked against OpenSSL's own
+//! `CMS_verify` by the tests, and [`crate::verify_detached`] accepts signatures made by
+//! `CMS_sign` as well.
+//!
+//! Signed attributes: `contentType` (id-data), `signingTime`, `messageDigest` and the ESS
+//! `signingCertificateV2` (SHA-256 of the signer certificate), as CAdES/PAdES B-B asks.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Datelike, Utc};
+use openssl::hash::{hash, MessageDigest};
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::{Id, PKey, PKeyRef, Private};
+use openssl::sign::Signer;
+use openssl::x509::{X509Ref, X509};
+
+use crate::der::{self, tag};
+use crate::error::SignError;
+use crate::oids;
+
+/// A private key with its certificate and the CA certificates to embed after it.
+pub struct SigningIdentity {
+    key: PKey<Private>,
+    cert: X509,
+    chain: Vec<X509>,
+}
+
+impl std::fmt::Debug for SigningIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        f.debug_struct("SigningIdentity")
+            .field(
+                "cert",
+                &crate::report::name_to_string(self.cert.subject_name()),
+            )
+            .field("chain_len", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningIdentity {
+    /// Pairs a key with its certificate, checking that they belong together.
+    pub fn new(key: PKey<Private>, cert: X509, chain: Vec<X509>) -> Result<Self, SignError> {
+        if !cert.public_key()?.public_eq(&key) {
+            return Err(SignError::KeyMismatch);
+        }
+        Ok(SigningIdentity { key, cert, chain })
+    }
+
+    /// The signer certificate.
+    pub fn cert(&self) -> &X509 {
+        &self.cert
+    }
+
+    /// The CA certificates embedded after the signer certificate.
+    pub fn chain(&self) -> &[X509] {
+        &self.chain
+    }
+
+    /// The signer's subject, "CN=..., O=..., C=...".
+    pub fn subject(&self) -> String {
+        crate::report::name_to_string(self.cert.subject_name())
+    }
+
+    /// Appends CA certificates to embed after the ones already there.
+    pub fn extend_chain(&mut self, extra: impl IntoIterator<Item = X509>) {
+        self.chain.extend(extra);
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PKeyRef<Private> {
+        &self.key
+    }
+
+    /// Signs `data` (see [`sign_detached`]).
+    pub fn sign(&self, data: &[u8], at: Option<SystemTime>) -> Result<Vec<u8>, SignError> {
+        sign_detached(data, &self.cert, &self.key, &self.chain, at)
+    }
+}
+
+/// Loads a PKCS#12 (.p12/.pfx) file: its key, its certificate and any CA certificates.
+/// The password is handed to OpenSSL only; it is never logged or put into an error.
+pub fn load_pkcs12(bytes: &[u8], password: &str) -> Result<SigningIdentity, SignError> {
+    if password.contains('\0') {
+        return Err(SignError::Pkcs12("the password contains a NUL character"));
+    }
+    let parsed = Pkcs12::from_der(bytes)?
+        .parse2(password)
+        .map_err(|_| SignError::Pkcs12("cannot decrypt (wrong password or damaged file)"))?;
+    let key = parsed
+        .pkey
+        .ok_or(SignError::Pkcs12("no private key inside"))?;
+    let cert = parsed
+        .cert
+        .ok_or(SignError::Pkcs12("no certificate inside"))?;
+    let chain = parsed
+        .ca
+        .map(|stack| stack.into_iter().collect())
+        .unwrap_or_default();
+    SigningIdentity::new(key, cert, chain)
+}
+
+/// Loads a PEM private key (encrypted when `key_password` is given) and a PEM certificate
+/// file whose first certificate is the signer's and whose later ones, if any, are its chain.
+pub fn load_pem_key_and_cert(
+    key_pem: &[u8],
+    cert_pem: &[u8],
+    key_password: Option<&str>,
+) -> Result<SigningIdentity, SignError> {
+    let key = match key_password {
+        Some(password) => PKey::private_key_from_pem_passphrase(key_pem, password.as_bytes())?,
+        None => PKey::private_key_from_pem(key_pem)?,
+    };
+    let mut certs = X509::stack_from_pem(cert_pem)?.into_iter();
+    let cert = certs.next().ok_or(SignError::Pem("no certificate found"))?;
+    SigningIdentity::new(key, cert, certs.collect())
+}
+
+/// Makes a detached CMS SignedData over `data` with SHA-256, DER encoded.
+///
+/// The signer certificate and `chain` are embedded. The `signingTime` signed attribute is `at`,
+/// or the current clock when `None` (what `CMS_sign` would do). RSA keys sign with PKCS#1 v1.5,
+/// EC keys with ECDSA.
+pub fn sign_detached(
+    data: &[u8],
+    signer: &X509Ref,
+    key: &PKeyRef<Private>,
+    chain: &[X509],
+    at: Option<SystemTime>,
+) -> Result<Vec<u8>, SignError> {
+    if !signer.public_key()?.public_eq(key) {
+        return Err(SignError::KeyMismatch);
+    }
+    let signature_algorithm = match key.id() {
+        Id::RSA => der::algorithm(&der::oid(oids::RSA_ENCRYPTION), true),
+        Id::EC => der::algorithm(&der::oid(oids::ECDSA_WITH_SHA256), false),
+        _ => return Err(SignError::UnsupportedKey),
+    };
+    let when = at.unwrap_or_else(SystemTime::now);
+    let secs = when
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| SignError::TimeOutOfRange)?
+        .as_secs();
+    let when = i64::try_from(secs)
+        .ok()
+        .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0))
+        .ok_or(SignError::TimeOutOfRange)?;
+
+    let sha256 = der::algorithm(&der::oid(oids::SHA256), false);
+    let digest = hash(MessageDigest::sha256(), data)?;
+    let signer_der = signer.to_der()?;
+    let cert_hash = hash(MessageDigest::sha256(), &signer_der)?;
+
+    let attribute = |oid: &[u64], value: Vec<u8>| {
+        der::cons(
+            tag::SEQUENCE,
+            &[
+                &der::tlv(tag::OID, &der::oid(oid)),
+                &der::tlv(tag::SET, &value),
+            ],
+        )
+    };
+    let attributes = vec![
+        attribute(
+            oids::CONTENT_TYPE,
+            der::tlv(tag::OID, &der::oid(oids::DATA)),
+        ),
+        attribute(oids::SIGNING_TIME, encode_time(when)),
+        attribute(oids::MESSAGE_DIGEST, der::tlv(tag::OCTET_STRING, &digest)),
+        attribute(
+            oids::SIGNING_CERTIFICATE_V2,
+            der::cons(
+                tag::SEQUENCE,
+                &[&der::cons(
+                    tag::SEQUENCE,
+                    &[&der::cons(
+                        tag::SEQUENCE,
+                        &[&der::tlv(tag::OCTET_STRING, &cert_hash)],
+                    )],
+                )],
+            ),
+        ),
+    ];
+    // The signature covers the attributes encoded as a SET OF; the SignerInfo carries the
+    // same content under an IMPLICIT [0] tag.
+    let signed_attrs = der::set_of(attributes);
+    let mut signer_ctx = Signer::new(MessageDigest::sha256(), key)?;
+    signer_ctx.update(&signed_attrs)?;
+    let signature = signer_ctx.sign_to_vec()?;
+
+    let serial = signer.serial_number().to_bn()?.to_vec();
+    let issuer_and_serial = der::cons(
+        tag::SEQUENCE,
+        &[&signer.issuer_name().to_der()?, &der::uint(&serial)],
+    );
+    let mut implicit_attrs = signed_attrs;
+    implicit_attrs[0] = tag::CTX0;
+    let signer_info = der::cons(
+        tag::SEQUENCE,
+        &[
+            &der::uint(&[1]),
+            &issuer_and_serial,
+            &sha256,
+            &implicit_attrs,
+            &signature_algorithm,
+            &der::tlv(tag::OCTET_STRING, &signature),
+        ],
+    );
+    let mut certificates = signer_der;
+    for cert in chain {
+        certificates.extend(cert.to_der()?);
+    }
+    let signed_data = der::cons(
+        tag::SEQUENCE,
+        &[
+            &der::uint(&[1]),
+            &der::tlv(tag::SET, &sha256),
+            &der::cons(tag::SEQUENCE, &[&der::tlv(tag::OID, &der::oid(oids::DATA))]),
+            &der::tlv(tag::CTX0, &certificates),
+            &der::tlv(tag::SET, &signer_info),
+        ],
+    );
+    Ok(der::cons(
+        tag::SEQUENCE,
+        &[
+            &der::tlv(tag::OID, &der::oid(oids::SIGNED_DATA)),
+            &der::tlv(tag::CTX0, &signed_data),
+        ],
+    ))
+}
+
+/// UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5652 11.3).
+fn encode_time(t: DateTime<Utc>) -> Vec<u8> {
+    if (1950..2050).contains(&t.year()) {
+        der::tlv(
+            tag::UTC_TIME,
+            t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
+        )
+    } else {
+        der::tlv(
+            tag::GENERALIZED_TIME,
+            t.format("%Y%m%d%H%M%SZ").to_string().as_bytes(),
+        )
+    }
+}

@@ -854,7 +854,64 @@ async fn forms_are_versioned_by_content(backend: Backend) {
     assert!(engine.store().form("nope", None).await.unwrap().is_none());
 }
 
+/// History cleanup removes finished instances, but never one that is a dossier: a dossier is a
+/// legal record with its own retention, and its journal is its history.
+async fn cleanup_keeps_the_instances_of_dossiers(backend: Backend) {
+    let Some(s) = setup(backend, "cleanup_keeps_the_instances_of_dossiers").await else {
+        return;
+    };
+    let e = &s.engine;
+    let view = e
+        .submit_dossier(
+            submit(
+                AGENCY,
+                citizen("046090000001", "Hoa"),
+                vec![upload("to-khai", b"v1")],
+            ),
+            CommandOptions::by("mot-cua-1"),
+        )
+        .await
+        .unwrap();
+    let dossier_instance = view.dossier.instance;
+    let plain = e
+        .start(
+            motcua_engine::StartInstance {
+                key: "dang-ky-khai-sinh".into(),
+                ..Default::default()
+            },
+            CommandOptions::default(),
+        )
+        .await
+        .unwrap()
+        .instance;
+    for id in [dossier_instance, plain] {
+        e.cancel(id, Some("rút hồ sơ".into()), CommandOptions::default())
+            .await
+            .unwrap();
+    }
+    s.db.clock.advance(Duration::days(400));
+    let removed = e
+        .remove_finished(e.now() - Duration::days(365), 100)
+        .await
+        .unwrap();
+    assert_eq!(removed.instances, 1);
+    assert!(
+        e.instance(plain).await.is_err(),
+        "the plain instance is gone"
+    );
+    assert!(!e.journal(dossier_instance).await.unwrap().is_empty());
+    assert_eq!(
+        e.dossier(&view.dossier.code)
+            .await
+            .unwrap()
+            .dossier
+            .instance,
+        dossier_instance
+    );
+}
+
 motcua_tests::on_both_databases!(
+    cleanup_keeps_the_instances_of_dossiers,
     submit_creates_instance_and_dossier,
     concurrent_codes_are_gap_free,
     documents_are_versioned_and_verified,

@@ -1662,6 +1662,7 @@ impl Store for PostgresStore {
         // SKIP LOCKED: two nodes cleaning up at once take different instances.
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.instance_id = instances.id) \
              ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED",
         )
         .bind(before)

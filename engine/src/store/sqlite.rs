@@ -1821,6 +1821,7 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let ids: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < ? \
+             AND NOT EXISTS (SELECT 1 FROM dossiers d WHERE d.instance_id = instances.id) \
              ORDER BY ended_at LIMIT ?",
         )
         .bind(before)

@@ -18,10 +18,11 @@ use motcua_engine::{
     Applicant, ApplicantKind, CertifyInput, DocumentInput, DocumentRecord, DossierState,
     DossierView, Engine, SubmitDossier,
 };
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::cli::Global;
 use crate::commands::{open, options, parse_local, parse_vars};
+use crate::forms_cli::json_object_file;
 use crate::output::{local, print_json, say, table};
 
 #[derive(Debug, Subcommand)]
@@ -298,18 +299,9 @@ pub async fn run(g: &Global, cmd: DossierCmd) -> Result<()> {
             reuse,
             due,
         } => {
-            let mut form: Map<String, Value> = match &data {
+            let mut form = match &data {
                 None => Map::new(),
-                Some(path) => {
-                    let text = std::fs::read_to_string(path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    match serde_json::from_str(&text)
-                        .with_context(|| format!("{} is not JSON", path.display()))?
-                    {
-                        Value::Object(m) => m,
-                        _ => bail!("{} must hold a JSON object", path.display()),
-                    }
-                }
+                Some(path) => json_object_file(path)?,
             };
             form.extend(parse_vars(&set)?);
             let mut inputs = Vec::new();

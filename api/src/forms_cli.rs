@@ -52,7 +52,8 @@ fn load(path: &Path) -> Result<FormSchema> {
     schema::parse(&read(path)?).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
-fn data(path: &Path) -> Result<Map<String, Value>> {
+/// A JSON file that must hold one object (form data, sample values).
+pub(crate) fn json_object_file(path: &Path) -> Result<Map<String, Value>> {
     match serde_json::from_str(&read(path)?)
         .with_context(|| format!("{} is not JSON", path.display()))?
     {
@@ -101,7 +102,7 @@ pub fn run(cmd: FormsCmd, json_out: bool) -> Result<()> {
         }
         FormsCmd::Validate { form, data: file } => {
             let schema = load(&form)?;
-            match validate(&schema, &data(&file)?) {
+            match validate(&schema, &json_object_file(&file)?) {
                 Ok(clean) => {
                     if json_out {
                         crate::output::print_json(&json!({"valid": true, "data": clean}));
@@ -129,7 +130,7 @@ pub fn run(cmd: FormsCmd, json_out: bool) -> Result<()> {
         } => {
             let schema = load(&form)?;
             let values = match &file {
-                Some(f) => data(f)?,
+                Some(f) => json_object_file(f)?,
                 None => Map::new(),
             };
             let errors = match &file {

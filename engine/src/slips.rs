@@ -13,7 +13,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Offset, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 use motcua_definitions::Process;
 use motcua_forms::slips::{
@@ -65,8 +65,7 @@ impl FromStr for SlipForm {
 
 /// Vietnam time (UTC+7), as the slips print it.
 fn vn(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    let offset = FixedOffset::east_opt(7 * 3600).unwrap_or_else(|| Utc.fix());
-    at.with_timezone(&offset)
+    at.with_timezone(&motcua_definitions::timer::vietnam())
 }
 
 fn slip_agency(a: crate::agency::Agency) -> SlipAgency {
@@ -165,7 +164,7 @@ impl<S: Store> Engine<S> {
                 received_at: vn(d.received_at),
                 return_at,
                 return_place: agency.name.clone(),
-                officer: receiving_officer(&journal),
+                officer: receiving_officer(&journal).unwrap_or_default(),
             }),
             SlipForm::Supplement => {
                 let (entry, reason) = moved_to(DossierState::SupplementRequested)
@@ -317,7 +316,7 @@ impl<S: Store> Engine<S> {
         let mut rows: Vec<ControlRow> = Vec::new();
         let mut holder = Party {
             agency: agency.to_owned(),
-            person: receiving_officer_opt(journal),
+            person: receiving_officer(journal),
         };
         for e in journal {
             match &e.event {
@@ -366,15 +365,11 @@ impl<S: Store> Engine<S> {
 }
 
 /// Who received the dossier: the actor of its `dossier_received` entry.
-fn receiving_officer_opt(journal: &[JournalEntry]) -> Option<String> {
+fn receiving_officer(journal: &[JournalEntry]) -> Option<String> {
     journal.iter().find_map(|e| match e.event {
         Event::DossierReceived { .. } => e.actor.clone(),
         _ => None,
     })
-}
-
-fn receiving_officer(journal: &[JournalEntry]) -> String {
-    receiving_officer_opt(journal).unwrap_or_default()
 }
 
 /// The receipt's list: the documents on file, named as the procedure names their slots.

@@ -337,11 +337,12 @@ pub enum DossierEffect {
     ApplicantDocumentAdded(NewApplicantDocument),
 }
 
-/// A dossier row's columns as the backends read them (shared parsing).
-#[derive(Debug)]
+/// A dossier row's columns as both backends read them (by column name), before parsing.
+#[derive(Debug, sqlx::FromRow)]
 pub(crate) struct DossierParts {
     pub code: String,
-    pub instance: uuid::Uuid,
+    #[sqlx(rename = "instance_id")]
+    pub instance: String,
     pub procedure_key: String,
     pub procedure_version: i32,
     pub agency: String,
@@ -377,6 +378,8 @@ pub(crate) fn dossier_from_parts(
     let corrupt = |what: &str, detail: String| {
         StoreError::Corrupt(format!("dossier {}: {what}: {detail}", p.code))
     };
+    let instance =
+        uuid::Uuid::parse_str(&p.instance).map_err(|e| corrupt("instance id", e.to_string()))?;
     let kind = ApplicantKind::parse(&p.applicant_kind)
         .ok_or_else(|| corrupt("applicant kind", p.applicant_kind.clone()))?;
     let state = DossierState::parse(&p.state).ok_or_else(|| corrupt("state", p.state.clone()))?;
@@ -386,7 +389,7 @@ pub(crate) fn dossier_from_parts(
         serde_json::from_str(&p.data).map_err(|e| corrupt("data", e.to_string()))?;
     Ok(DossierRecord {
         code: p.code,
-        instance: InstanceId::from_uuid(p.instance),
+        instance: InstanceId::from_uuid(instance),
         procedure_key: p.procedure_key,
         procedure_version: p.procedure_version,
         agency: p.agency,

@@ -692,29 +692,7 @@ fn form_record(r: &SqliteRow) -> Result<FormRecord, StoreError> {
 }
 
 fn dossier_record(r: &SqliteRow) -> Result<DossierRecord, StoreError> {
-    let instance: String = r.try_get("instance_id").map_err(backend)?;
-    let kind: String = r.try_get("applicant_kind").map_err(backend)?;
-    let state: String = r.try_get("state").map_err(backend)?;
-    let applicant: String = r.try_get("applicant").map_err(backend)?;
-    let data: String = r.try_get("data").map_err(backend)?;
-    crate::dossier::dossier_from_parts(crate::dossier::DossierParts {
-        code: r.try_get("code").map_err(backend)?,
-        instance: parse_uuid(&instance)?,
-        procedure_key: r.try_get("procedure_key").map_err(backend)?,
-        procedure_version: r.try_get("procedure_version").map_err(backend)?,
-        agency: r.try_get("agency").map_err(backend)?,
-        applicant_kind: kind,
-        applicant_id: r.try_get("applicant_id").map_err(backend)?,
-        applicant_name: r.try_get("applicant_name").map_err(backend)?,
-        applicant,
-        state,
-        received_at: r.try_get("received_at").map_err(backend)?,
-        due_at: r.try_get("due_at").map_err(backend)?,
-        finished_at: r.try_get("finished_at").map_err(backend)?,
-        data,
-        updated_at: r.try_get("updated_at").map_err(backend)?,
-        version: r.try_get("version").map_err(backend)?,
-    })
+    crate::dossier::dossier_from_parts(sqlx::FromRow::from_row(r).map_err(backend)?)
 }
 
 fn document_record(r: &SqliteRow) -> Result<DocumentRecord, StoreError> {

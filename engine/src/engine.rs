@@ -946,10 +946,19 @@ impl<S: Store> Engine<S> {
             }),
             _ => None,
         };
+        let mut transition = transition;
+        let sealed = crate::chain::seal(
+            &mut transition.state,
+            &transition.events,
+            options.actor.as_deref(),
+            now,
+        )
+        .map_err(|e| EngineError::Fatal(format!("an event could not be serialised: {e}")))?;
         let commit = Commit {
             expected_version,
             state: &transition.state,
             events: &transition.events,
+            sealed: &sealed,
             effects: &transition.effects,
             actor: options.actor.as_deref(),
             at: now,

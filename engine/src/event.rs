@@ -202,9 +202,7 @@ pub enum Event {
     },
     /// A dossier was received for this instance (written by the instance's start commit).
     DossierReceived {
-        /// The dossier code. The step writes `null`; the store fills the code it allocates into
-        /// this journal row in the same transaction (keep this field first: the store replaces
-        /// the text `"code":null`).
+        /// The dossier code (always set; `null` only in journals of early development builds).
         code: Option<String>,
         /// Receiving agency.
         agency: String,

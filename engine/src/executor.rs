@@ -276,10 +276,18 @@ impl<S: Store> Engine<S> {
                 due_at,
             });
         }
+        let sealed = crate::chain::seal(
+            &mut transition.state,
+            &transition.events,
+            Some("timer"),
+            now,
+        )
+        .map_err(|e| e.to_string())?;
         let commit = Commit {
             expected_version: None,
             state: &transition.state,
             events: &transition.events,
+            sealed: &sealed,
             effects: &transition.effects,
             actor: Some("timer"),
             at: now,

@@ -8,7 +8,10 @@
 //! This crate knows BPMN only through `motcua-definitions`; it knows nothing of HTTP or the CLI.
 
 pub mod agency;
+pub mod audit;
 pub mod calendar;
+pub mod chain;
+pub mod checkpoint;
 pub mod clock;
 pub mod command;
 pub mod dossier;
@@ -19,6 +22,7 @@ pub mod executor;
 pub mod feed;
 mod forms;
 pub mod ids;
+pub mod merkle;
 pub mod replay;
 pub mod slips;
 pub mod state;

@@ -221,5 +221,7 @@ pub fn replay(
         position += t.events.len();
         state = t.state;
     }
+    // The chain head is the journal's own: the last row's hash.
+    state.journal_head = journal.last().and_then(|e| e.hash.clone());
     Ok(state)
 }

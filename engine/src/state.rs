@@ -166,6 +166,10 @@ pub struct InstanceState {
     pub version: i64,
     /// Sequence number of the last journal event.
     pub journal_seq: i64,
+    /// The hash of the last journal event (the head of the instance's hash chain, see
+    /// [`crate::chain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_head: Option<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it completed or was cancelled.

@@ -147,6 +147,7 @@ pub fn start(
         next_id: 0,
         version: 0,
         journal_seq: 0,
+        journal_head: None,
         started_at: now,
         ended_at: None,
     };

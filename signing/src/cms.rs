@@ -1,8 +1,10 @@
 //! Reading the parts of a CMS SignedData that OpenSSL's API does not expose: the signer
-//! identifier, the `signingTime` and `messageDigest` signed attributes, the digest algorithm
-//! and the presence of a signature time-stamp (unsigned attribute).
+//! identifier, the `signingTime` and `messageDigest` signed attributes, the ESS signing
+//! certificate, the digest algorithm, the signature value, the encapsulated content (a
+//! time-stamp token's TSTInfo) and the signature time-stamp tokens (unsigned attribute); and
+//! the certificate extensions the verifier checks itself (keyUsage, extendedKeyUsage).
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 
 use crate::der::{self, tag, Reader, Tlv};
 use crate::error::DerError;
@@ -26,9 +28,16 @@ pub(crate) struct ParsedSigner {
     pub has_signed_attrs: bool,
     pub signing_time: Option<DateTime<Utc>>,
     pub message_digest: Option<Vec<u8>>,
-    /// The first ESSCertIDv2 of `signingCertificateV2`: digest algorithm OID and hash.
+    /// The first ESSCertIDv2 of `signingCertificateV2` (or ESSCertID of the older
+    /// `signingCertificate`, SHA-1): digest algorithm OID and hash.
     pub signing_certificate: Option<(Vec<u8>, Vec<u8>)>,
+    /// The signature value (the SignerInfo's `signature` octets).
+    pub signature: Vec<u8>,
+    /// True when an id-aa-signatureTimeStampToken unsigned attribute is present.
     pub has_timestamp: bool,
+    /// Every value of every id-aa-signatureTimeStampToken attribute, DER (a ContentInfo each;
+    /// an unreadable attribute value set is kept whole so that it fails as a token).
+    pub timestamp_tokens: Vec<Vec<u8>>,
 }
 
 /// The SignedData.
@@ -39,6 +48,10 @@ pub(crate) struct ParsedSignedData {
     pub signers: Vec<ParsedSigner>,
     /// True when the content is absent (detached signature).
     pub detached: bool,
+    /// The eContentType OID (content bytes).
+    pub content_type: Vec<u8>,
+    /// The encapsulated content (the OCTET STRING's value), when present.
+    pub content: Option<Vec<u8>>,
 }
 
 /// Parses a ContentInfo holding a SignedData.
@@ -56,8 +69,12 @@ pub(crate) fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData, DerError> {
     sd.expect(tag::SET)?;
     let encap = sd.expect(tag::SEQUENCE)?;
     let mut encap_r = encap.children();
-    encap_r.expect(tag::OID)?;
-    let detached = encap_r.optional(tag::CTX0)?.is_none();
+    let content_type = encap_r.expect(tag::OID)?.content.to_vec();
+    let content = match encap_r.optional(tag::CTX0)? {
+        Some(explicit) => Some(octet_string(explicit.children().next_tlv()?)?),
+        None => None,
+    };
+    let detached = content.is_none();
     let mut certificates = Vec::new();
     if let Some(certs) = sd.optional(tag::CTX0)? {
         let mut r = certs.children();
@@ -83,7 +100,29 @@ pub(crate) fn parse(der_bytes: &[u8]) -> Result<ParsedSignedData, DerError> {
         certificates,
         signers,
         detached,
+        content_type,
+        content,
     })
+}
+
+/// The value of an OCTET STRING, primitive (DER) or constructed from segments (BER).
+fn octet_string(t: Tlv<'_>) -> Result<Vec<u8>, DerError> {
+    const CONSTRUCTED_OCTET_STRING: u8 = 0x24;
+    match t.tag {
+        tag::OCTET_STRING => Ok(t.content.to_vec()),
+        CONSTRUCTED_OCTET_STRING => {
+            let mut out = Vec::new();
+            let mut r = t.children();
+            while !r.is_empty() {
+                out.extend(octet_string(r.next_tlv()?)?);
+            }
+            Ok(out)
+        }
+        found => Err(DerError::UnexpectedTag {
+            expected: tag::OCTET_STRING,
+            found,
+        }),
+    }
 }
 
 fn parse_signer(info: Tlv<'_>) -> Result<ParsedSigner, DerError> {
@@ -113,7 +152,9 @@ fn parse_signer(info: Tlv<'_>) -> Result<ParsedSigner, DerError> {
         signing_time: None,
         message_digest: None,
         signing_certificate: None,
+        signature: Vec::new(),
         has_timestamp: false,
+        timestamp_tokens: Vec::new(),
     };
     if let Some(attrs) = r.optional(tag::CTX0)? {
         signer.has_signed_attrs = true;
@@ -125,21 +166,55 @@ fn parse_signer(info: Tlv<'_>) -> Result<ParsedSigner, DerError> {
                 signer.message_digest = Some(first?.expect(tag::OCTET_STRING)?.content.to_vec());
             } else if oid == der::oid(oids::SIGNING_CERTIFICATE_V2).as_slice() {
                 signer.signing_certificate = Some(parse_ess_cert_id_v2(first?)?);
+            } else if oid == der::oid(oids::SIGNING_CERTIFICATE).as_slice()
+                && signer.signing_certificate.is_none()
+            {
+                signer.signing_certificate = Some(parse_ess_cert_id(first?)?);
             }
             Ok(())
         })?;
     }
     r.expect(tag::SEQUENCE)?; // signatureAlgorithm
-    r.expect(tag::OCTET_STRING)?; // signature
+    signer.signature = r.expect(tag::OCTET_STRING)?.content.to_vec();
     if let Some(attrs) = r.optional(tag::CTX1)? {
-        for_each_attribute(attrs.children(), |oid, _| {
+        for_each_attribute(attrs.children(), |oid, values| {
             if oid == der::oid(oids::SIGNATURE_TIME_STAMP).as_slice() {
                 signer.has_timestamp = true;
+                let mut values = values;
+                let whole = values.clone();
+                let mut tokens = Vec::new();
+                let mut readable = true;
+                while !values.is_empty() {
+                    match values.next_tlv() {
+                        Ok(token) => tokens.push(token.raw.to_vec()),
+                        Err(_) => {
+                            readable = false;
+                            break;
+                        }
+                    }
+                }
+                if readable {
+                    signer.timestamp_tokens.extend(tokens);
+                } else {
+                    signer.timestamp_tokens.push(whole.rest().to_vec());
+                }
             }
             Ok(())
         })?;
     }
     Ok(signer)
+}
+
+/// SigningCertificate ::= SEQUENCE { certs SEQUENCE OF ESSCertID, policies OPTIONAL };
+/// ESSCertID ::= SEQUENCE { certHash OCTET STRING (SHA-1), issuerSerial OPTIONAL }.
+fn parse_ess_cert_id(value: Tlv<'_>) -> Result<(Vec<u8>, Vec<u8>), DerError> {
+    let certs = value
+        .expect(tag::SEQUENCE)?
+        .children()
+        .expect(tag::SEQUENCE)?;
+    let first = certs.children().expect(tag::SEQUENCE)?;
+    let cert_hash = first.children().expect(tag::OCTET_STRING)?.content.to_vec();
+    Ok((der::oid(oids::SHA1), cert_hash))
 }
 
 /// SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies OPTIONAL };
@@ -173,32 +248,49 @@ fn for_each_attribute<'a>(
     Ok(())
 }
 
-/// UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSS[.f]Z), UTC only as DER requires.
-fn parse_time(t: Tlv<'_>) -> Result<DateTime<Utc>, DerError> {
+/// UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSS[.f]Z, fractions of a second
+/// kept to the nanosecond), UTC only as DER requires.
+pub(crate) fn parse_time(t: Tlv<'_>) -> Result<DateTime<Utc>, DerError> {
     let text = std::str::from_utf8(t.content).map_err(|_| DerError::Invalid("bad time"))?;
     let digits = text
         .strip_suffix('Z')
-        .ok_or(DerError::Invalid("signing time is not in UTC"))?;
-    let full = match t.tag {
+        .ok_or(DerError::Invalid("a time is not in UTC"))?;
+    let (full, fraction) = match t.tag {
         tag::UTC_TIME => {
             let yy: u32 = digits
                 .get(..2)
                 .and_then(|s| s.parse().ok())
                 .ok_or(DerError::Invalid("bad UTCTime"))?;
             let century = if yy >= 50 { "19" } else { "20" };
-            format!("{century}{digits}")
+            (format!("{century}{digits}"), None)
         }
-        tag::GENERALIZED_TIME => digits.split('.').next().unwrap_or(digits).to_string(),
-        _ => return Err(DerError::Invalid("signing time is not a time")),
+        tag::GENERALIZED_TIME => match digits.split_once(['.', ',']) {
+            Some((whole, fraction)) => (whole.to_string(), Some(fraction)),
+            None => (digits.to_string(), None),
+        },
+        _ => return Err(DerError::Invalid("a time is expected")),
+    };
+    if full.len() != 14 || !full.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DerError::Invalid("bad time"));
+    }
+    let nanos = match fraction {
+        None => 0,
+        Some(f) if f.is_empty() || f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(DerError::Invalid("bad fraction of a second"))
+        }
+        Some(f) => format!("{f:0<9}")
+            .parse::<u32>()
+            .map_err(|_| DerError::Invalid("bad fraction of a second"))?,
     };
     NaiveDateTime::parse_from_str(&full, "%Y%m%d%H%M%S")
-        .map(|n| n.and_utc())
-        .map_err(|_| DerError::Invalid("bad signing time"))
+        .ok()
+        .and_then(|n| n.and_utc().with_nanosecond(nanos))
+        .ok_or(DerError::Invalid("bad time"))
 }
 
-/// Reads the keyUsage extension of a certificate: `Some(bits)` (first two octets of the
-/// BIT STRING, big-endian, bit 0 = 0x8000) or `None` when the extension is absent.
-pub(crate) fn key_usage(cert_der: &[u8]) -> Result<Option<u16>, DerError> {
+/// Finds a certificate extension: `Some((critical, extnValue content))`, `None` when absent.
+fn extension<'a>(cert_der: &'a [u8], wanted: &[u64]) -> Result<Option<(bool, &'a [u8])>, DerError> {
+    let wanted = der::oid(wanted);
     let cert = der::parse_first(cert_der)?.expect(tag::SEQUENCE)?;
     let tbs = cert.children().expect(tag::SEQUENCE)?;
     let mut r = tbs.children();
@@ -213,20 +305,52 @@ pub(crate) fn key_usage(cert_der: &[u8]) -> Result<Option<u16>, DerError> {
             let ext = e.expect(tag::SEQUENCE)?;
             let mut x = ext.children();
             let oid = x.expect(tag::OID)?.content;
-            if oid != der::oid(oids::KEY_USAGE).as_slice() {
+            if oid != wanted.as_slice() {
                 continue;
             }
             let mut value = x.next_tlv()?;
-            if value.tag == 0x01 {
-                value = x.next_tlv()?; // critical flag
+            let mut critical = false;
+            if value.tag == tag::BOOLEAN {
+                critical = value.content.first().is_some_and(|b| *b != 0);
+                value = x.next_tlv()?;
             }
-            let bits = der::parse_first(value.expect(tag::OCTET_STRING)?.content)?
-                .expect(tag::BIT_STRING)?
-                .content;
-            let b0 = u16::from(*bits.get(1).unwrap_or(&0));
-            let b1 = u16::from(*bits.get(2).unwrap_or(&0));
-            return Ok(Some((b0 << 8) | b1));
+            return Ok(Some((critical, value.expect(tag::OCTET_STRING)?.content)));
         }
     }
     Ok(None)
+}
+
+/// Reads the keyUsage extension of a certificate: `Some(bits)` (first two octets of the
+/// BIT STRING, big-endian, bit 0 = 0x8000) or `None` when the extension is absent.
+pub(crate) fn key_usage(cert_der: &[u8]) -> Result<Option<u16>, DerError> {
+    let Some((_, value)) = extension(cert_der, oids::KEY_USAGE)? else {
+        return Ok(None);
+    };
+    let bits = der::parse_first(value)?.expect(tag::BIT_STRING)?.content;
+    let b0 = u16::from(*bits.get(1).unwrap_or(&0));
+    let b1 = u16::from(*bits.get(2).unwrap_or(&0));
+    Ok(Some((b0 << 8) | b1))
+}
+
+/// A certificate's extendedKeyUsage extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExtendedKeyUsage {
+    /// The extension's critical flag.
+    pub critical: bool,
+    /// The KeyPurposeIds, as OID content bytes.
+    pub purposes: Vec<Vec<u8>>,
+}
+
+/// Reads the extendedKeyUsage extension, `None` when it is absent.
+pub(crate) fn extended_key_usage(cert_der: &[u8]) -> Result<Option<ExtendedKeyUsage>, DerError> {
+    let Some((critical, value)) = extension(cert_der, oids::EXTENDED_KEY_USAGE)? else {
+        return Ok(None);
+    };
+    let seq = der::parse_first(value)?.expect(tag::SEQUENCE)?;
+    let mut r = seq.children();
+    let mut purposes = Vec::new();
+    while !r.is_empty() {
+        purposes.push(r.expect(tag::OID)?.content.to_vec());
+    }
+    Ok(Some(ExtendedKeyUsage { critical, purposes }))
 }

@@ -9,6 +9,7 @@ use crate::error::DerError;
 
 /// Universal and context tags used by this crate.
 pub(crate) mod tag {
+    pub const BOOLEAN: u8 = 0x01;
     pub const INTEGER: u8 = 0x02;
     pub const BIT_STRING: u8 = 0x03;
     pub const OCTET_STRING: u8 = 0x04;
@@ -20,6 +21,7 @@ pub(crate) mod tag {
     pub const SET: u8 = 0x31;
     pub const CTX0: u8 = 0xa0;
     pub const CTX1: u8 = 0xa1;
+    pub const CTX1_PRIMITIVE: u8 = 0x81;
     pub const CTX3: u8 = 0xa3;
     pub const CTX0_PRIMITIVE: u8 = 0x80;
 }
@@ -87,6 +89,11 @@ impl<'a> Reader<'a> {
     /// The next value, which must carry `tag`.
     pub fn expect(&mut self, tag: u8) -> Result<Tlv<'a>, DerError> {
         self.next_tlv()?.expect(tag)
+    }
+
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.data.get(self.pos..).unwrap_or(&[])
     }
 
     /// The next value if it carries `tag`, else nothing is consumed.

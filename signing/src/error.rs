@@ -53,6 +53,17 @@ pub enum SignError {
     /// The signing time is outside the range CMS can encode here.
     #[error("signing time out of range")]
     TimeOutOfRange,
+    /// A CMS signature or time-stamp token given as input is malformed.
+    #[error("malformed {what}: {source}")]
+    Malformed {
+        /// "signature" or "time-stamp token".
+        what: &'static str,
+        /// The DER problem.
+        source: DerError,
+    },
+    /// A time-stamp token that does not fit the signature it should be added to.
+    #[error("time-stamp token: {0}")]
+    Timestamp(&'static str),
 }
 
 /// A trust anchor or CRL could not be loaded.

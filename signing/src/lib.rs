@@ -6,6 +6,10 @@
 //! * [`verify_detached`] checks a CMS signature over a document, [`verify_pdf`] every PAdES
 //!   signature of a PDF. Each gives a [`SignatureReport`] modelled on the EU DSS simple report
 //!   (ETSI EN 319 102-1 indications), rendered by [`report_text`] and [`report_html`].
+//! * [`time_stamp_imprint`] gives the message imprint to send to an RFC 3161 time-stamping
+//!   authority for a signature, and [`add_signature_timestamp`] adds the TSA's token to it
+//!   (CAdES B-T); the verifier checks such a token and uses its genTime as the proof of
+//!   existence of the signature.
 //! * [`TrustStore`] holds the only trust anchors (configured roots) and the CRLs.
 //!
 //! The crate is a leaf: it knows nothing of BPMN, forms, the database or HTTP, reads no files
@@ -22,15 +26,19 @@ mod oids;
 mod pdf;
 mod report;
 mod sign;
+mod timestamp;
 mod trust;
 mod verify;
 
-pub use error::{SignError, TrustError};
+pub use error::{DerError, SignError, TrustError};
 pub use report::{
     report_html, report_text, Indication, SignatureFormat, SignatureReport, SignerSummary,
-    SubIndication,
+    SubIndication, TimestampSummary,
 };
-pub use sign::{load_pem_key_and_cert, load_pkcs12, sign_detached, SigningIdentity};
+pub use sign::{
+    add_signature_timestamp, load_pem_key_and_cert, load_pkcs12, sign_detached, time_stamp_imprint,
+    SigningIdentity,
+};
 pub use trust::TrustStore;
 pub use verify::{verify_detached, verify_pdf};
 

@@ -51,8 +51,38 @@ pub enum SubIndication {
     RevokedNoPoe,
     /// A CA certificate of the chain is revoked and no proof of existence predates it.
     RevokedCaNoPoe,
-    /// The signer certificate may not be used for signatures (key usage).
+    /// The signer certificate may not be used for signatures (key usage), or a time-stamp's
+    /// TSA certificate may not be used for time-stamping (extended key usage).
     SigConstraintsFailure,
+    /// The signer certificate was revoked before the time a verified time-stamp proves the
+    /// signature existed (with TOTAL_FAILED).
+    Revoked,
+    /// A verified time-stamp proves the signature existed before the signer certificate was
+    /// issued (with TOTAL_FAILED).
+    NotYetValid,
+}
+
+/// A signature time-stamp (RFC 3161 token in id-aa-signatureTimeStampToken) as verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimestampSummary {
+    /// The token's genTime: when the TSA saw the signature (absent when unreadable).
+    pub gen_time: Option<DateTime<Utc>>,
+    /// The TSA certificate's subject, when it was found.
+    pub tsa: Option<String>,
+    /// The token's serial number in hexadecimal.
+    pub serial: Option<String>,
+    /// The message imprint's hash algorithm ("SHA-256").
+    pub hash_algorithm: Option<String>,
+    /// The TSA policy OID, dotted.
+    pub policy: Option<String>,
+    /// The accuracy of genTime in microseconds, when the token states it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy_micros: Option<u64>,
+    /// The status of the time-stamp itself: TOTAL_PASSED when verified.
+    pub indication: Indication,
+    /// Why the time-stamp did not verify.
+    pub sub_indication: Option<SubIndication>,
 }
 
 /// Who signed.
@@ -73,7 +103,8 @@ pub struct SignerSummary {
 pub struct SignatureReport {
     /// CMS or PAdES.
     pub format: SignatureFormat,
-    /// "B-B", or "B-T" when a signature time-stamp is present; absent when not a signature.
+    /// "B-B", or "B-T" when a signature time-stamp is present (whether it verified is
+    /// [`SignatureReport::timestamp`]'s indication); absent when not a signature.
     pub level: Option<String>,
     /// For PAdES: the signature's `/ByteRange`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,6 +116,10 @@ pub struct SignatureReport {
     pub signer: Option<SignerSummary>,
     /// The claimed signing time (the `signingTime` signed attribute).
     pub signing_time: Option<DateTime<Utc>>,
+    /// The signature time-stamp: the verified one with the earliest genTime, else the first
+    /// that failed; absent without a time-stamp (and when verification stopped before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<TimestampSummary>,
     /// When the validation ran.
     pub validation_time: DateTime<Utc>,
     /// Subjects from the signer to the trust anchor (as far as a chain was built).
@@ -141,6 +176,8 @@ impl SubIndication {
             SubIndication::RevokedNoPoe => "REVOKED_NO_POE",
             SubIndication::RevokedCaNoPoe => "REVOKED_CA_NO_POE",
             SubIndication::SigConstraintsFailure => "SIG_CONSTRAINTS_FAILURE",
+            SubIndication::Revoked => "REVOKED",
+            SubIndication::NotYetValid => "NOT_YET_VALID",
         }
     }
 
@@ -163,6 +200,12 @@ impl SubIndication {
             SubIndication::SigConstraintsFailure => {
                 "chứng thư số không được phép dùng để ký (mục đích sử dụng khóa)"
             }
+            SubIndication::Revoked => {
+                "chứng thư số của người ký đã bị thu hồi trước thời điểm ký được dấu thời gian xác nhận"
+            }
+            SubIndication::NotYetValid => {
+                "chữ ký có trước thời điểm chứng thư số của người ký có hiệu lực"
+            }
         }
     }
 }
@@ -183,6 +226,38 @@ pub(crate) fn name_to_string(name: &X509NameRef) -> String {
 
 fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// "genTime by TSA (serial, hash): status" for one time-stamp.
+fn timestamp_line(ts: &TimestampSummary) -> String {
+    let status = match ts.sub_indication {
+        Some(sub) => format!("{} / {}", ts.indication.as_str(), sub.as_str()),
+        None => ts.indication.as_str().to_string(),
+    };
+    let mut line = ts
+        .gen_time
+        .as_ref()
+        .map(time_precise)
+        .unwrap_or_else(|| "-".into());
+    if let Some(tsa) = &ts.tsa {
+        line.push_str(&format!(" by {tsa}"));
+    }
+    let mut details = Vec::new();
+    if let Some(serial) = &ts.serial {
+        details.push(format!("serial {serial}"));
+    }
+    if let Some(alg) = &ts.hash_algorithm {
+        details.push(alg.clone());
+    }
+    if !details.is_empty() {
+        line.push_str(&format!(" ({})", details.join(", ")));
+    }
+    line.push_str(&format!(": {status}"));
+    line
+}
+
+fn time_precise(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// A readable text page: one block per signature.
@@ -221,6 +296,9 @@ pub fn report_text(reports: &[SignatureReport]) -> String {
                 .map(time)
                 .unwrap_or_else(|| "-".into()),
         );
+        if let Some(ts) = &r.timestamp {
+            field("Time-stamp:", &timestamp_line(ts));
+        }
         field("Validated at:", &time(&r.validation_time));
         for (depth, subject) in r.chain.iter().enumerate() {
             field(
@@ -311,6 +389,9 @@ pub fn report_html(reports: &[SignatureReport]) -> String {
                 .map(time)
                 .unwrap_or_else(|| "-".into())),
         );
+        if let Some(ts) = &r.timestamp {
+            row("Dấu thời gian / Time-stamp", esc(&timestamp_line(ts)));
+        }
         row(
             "Kiểm tra lúc / Validated at",
             esc(&time(&r.validation_time)),

@@ -10,6 +10,11 @@
 //!
 //! Signed attributes: `contentType` (id-data), `signingTime`, `messageDigest` and the ESS
 //! `signingCertificateV2` (SHA-256 of the signer certificate), as CAdES/PAdES B-B asks.
+//!
+//! B-T: [`time_stamp_imprint`] gives what to send to an RFC 3161 time-stamping authority, and
+//! [`add_signature_timestamp`] adds the token it answers with as the signer's
+//! id-aa-signatureTimeStampToken unsigned attribute (outside the signed attributes, so the
+//! signature stays valid).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,9 +25,11 @@ use openssl::pkey::{Id, PKey, PKeyRef, Private};
 use openssl::sign::Signer;
 use openssl::x509::{X509Ref, X509};
 
+use crate::cms;
 use crate::der::{self, tag};
-use crate::error::SignError;
+use crate::error::{DerError, SignError};
 use crate::oids;
+use crate::timestamp;
 
 /// A private key with its certificate and the CA certificates to embed after it.
 pub struct SigningIdentity {
@@ -248,4 +255,121 @@ fn encode_time(t: DateTime<Utc>) -> Vec<u8> {
             t.format("%Y%m%d%H%M%SZ").to_string().as_bytes(),
         )
     }
+}
+
+/// The message imprint to send to an RFC 3161 time-stamping authority for a signature made by
+/// [`sign_detached`] (or any CMS SignedData): the `digest` of its first signer's signature
+/// value, as a signature time-stamp requires (RFC 3161 appendix A).
+pub fn time_stamp_imprint(cms_der: &[u8], digest: MessageDigest) -> Result<Vec<u8>, SignError> {
+    let parsed = cms::parse(cms_der).map_err(|source| SignError::Malformed {
+        what: "signature",
+        source,
+    })?;
+    let signer = parsed.signers.first().ok_or(SignError::Malformed {
+        what: "signature",
+        source: DerError::Invalid("the SignedData has no SignerInfo"),
+    })?;
+    Ok(hash(digest, &signer.signature)?.to_vec())
+}
+
+/// Adds an RFC 3161 time-stamp token (a DER ContentInfo, as a TSA's `TimeStampResp` carries
+/// it) to the first signer of `cms_der` as its id-aa-signatureTimeStampToken unsigned
+/// attribute, making the signature CAdES B-T. Other unsigned attributes, including earlier
+/// time-stamps, are kept.
+///
+/// The token is read, not verified: it must be a SignedData over a TSTInfo whose message
+/// imprint is the hash of this signature's value ([`time_stamp_imprint`]), else
+/// [`SignError::Timestamp`]. Its signature and TSA are checked by [`crate::verify_detached`].
+pub fn add_signature_timestamp(cms_der: &[u8], token_der: &[u8]) -> Result<Vec<u8>, SignError> {
+    let malformed =
+        |what: &'static str| move |source: DerError| SignError::Malformed { what, source };
+    let outer = cms::parse(cms_der).map_err(malformed("signature"))?;
+    let signer = outer.signers.first().ok_or(SignError::Malformed {
+        what: "signature",
+        source: DerError::Invalid("the SignedData has no SignerInfo"),
+    })?;
+    let token = der::parse_first(token_der)
+        .map_err(malformed("time-stamp token"))?
+        .raw;
+    let parsed = cms::parse(token).map_err(malformed("time-stamp token"))?;
+    if parsed.content_type != der::oid(oids::TST_INFO) {
+        return Err(SignError::Timestamp("its content is not a TSTInfo"));
+    }
+    let content = parsed
+        .content
+        .as_deref()
+        .ok_or(SignError::Timestamp("it does not carry its TSTInfo"))?;
+    let info = timestamp::parse_tst_info(content).map_err(malformed("time-stamp token"))?;
+    let md = crate::verify::digest_for(&info.hash_algorithm).ok_or(SignError::Timestamp(
+        "unsupported message imprint hash algorithm",
+    ))?;
+    if hash(md, &signer.signature)?.as_ref() != info.hashed_message.as_slice() {
+        return Err(SignError::Timestamp(
+            "its message imprint is not the hash of this signature's value",
+        ));
+    }
+    insert_unsigned_attribute(cms_der, oids::SIGNATURE_TIME_STAMP, token)
+        .map_err(malformed("signature"))
+}
+
+/// Re-encodes a ContentInfo(SignedData) with `value` added as an unsigned attribute `oid` of
+/// its first SignerInfo (DER SET OF order among the unsigned attributes).
+fn insert_unsigned_attribute(
+    cms_der: &[u8],
+    oid: &[u64],
+    value: &[u8],
+) -> Result<Vec<u8>, DerError> {
+    let ci = der::parse_first(cms_der)?.expect(tag::SEQUENCE)?;
+    let mut ci_r = ci.children();
+    let content_type = ci_r.expect(tag::OID)?;
+    let explicit = ci_r.expect(tag::CTX0)?;
+    let signed_data = explicit.children().expect(tag::SEQUENCE)?;
+    let mut sd_parts = Vec::new();
+    let mut sd_r = signed_data.children();
+    while !sd_r.is_empty() {
+        sd_parts.push(sd_r.next_tlv()?);
+    }
+    let infos = sd_parts
+        .pop()
+        .ok_or(DerError::Invalid("empty SignedData"))?
+        .expect(tag::SET)?;
+    let mut infos_r = infos.children();
+    let first = infos_r.expect(tag::SEQUENCE)?;
+    let others = infos_r.rest();
+    let mut info_parts = Vec::new();
+    let mut info_r = first.children();
+    while !info_r.is_empty() {
+        info_parts.push(info_r.next_tlv()?);
+    }
+    let mut attributes = Vec::new();
+    if let Some(last) = info_parts.last() {
+        if last.tag == tag::CTX1 {
+            let mut a = last.children();
+            while !a.is_empty() {
+                attributes.push(a.expect(tag::SEQUENCE)?.raw.to_vec());
+            }
+            info_parts.pop();
+        }
+    }
+    attributes.push(der::cons(
+        tag::SEQUENCE,
+        &[
+            &der::tlv(tag::OID, &der::oid(oid)),
+            &der::tlv(tag::SET, value),
+        ],
+    ));
+    attributes.sort();
+    let mut info_content: Vec<u8> = info_parts.iter().flat_map(|t| t.raw.to_vec()).collect();
+    info_content.extend(der::tlv(tag::CTX1, &attributes.concat()));
+    let mut infos_content = der::tlv(tag::SEQUENCE, &info_content);
+    infos_content.extend_from_slice(others);
+    let mut sd_content: Vec<u8> = sd_parts.iter().flat_map(|t| t.raw.to_vec()).collect();
+    sd_content.extend(der::tlv(tag::SET, &infos_content));
+    Ok(der::cons(
+        tag::SEQUENCE,
+        &[
+            content_type.raw,
+            &der::tlv(tag::CTX0, &der::tlv(tag::SEQUENCE, &sd_content)),
+        ],
+    ))
 }

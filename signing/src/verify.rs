@@ -3,16 +3,31 @@
 //! (even garbage input) is an indication in the report.
 //!
 //! Order of the checks, as in DSS: format, signer certificate, hash (messageDigest), signature
-//! value (OpenSSL `CMS_verify`, which checks the messageDigest again), then the certificate
-//! chain built to a configured root and checked AT THE CLAIMED SIGNING TIME, the signer's key
-//! usage, revocation in the configured CRLs, and finally the time-stamp.
+//! value (OpenSSL `CMS_verify`, which checks the messageDigest again), the signature
+//! time-stamp when there is one ([`crate::timestamp`]), then the certificate chain built to a
+//! configured root and checked at the best-signature-time, the signer's key usage and
+//! revocation in the configured CRLs.
 //!
-//! Revocation: a B-B signature carries only a *claimed* signing time, which is no proof of
-//! existence (POE). Following ETSI EN 319 102-1 (X.509 certificate validation, 5.2.6) and DSS,
-//! a revoked signing certificate without POE gives INDETERMINATE / REVOKED_NO_POE (a revoked CA
-//! certificate: REVOKED_CA_NO_POE), whether the revocation date falls before or after the
-//! claimed signing time; the message says which. Only a verified signature time-stamp earlier
-//! than the revocation could lift this, and time-stamps are not verified yet.
+//! The best-signature-time (ETSI EN 319 102-1) is the genTime of a verified signature
+//! time-stamp (RFC 3161, id-aa-signatureTimeStampToken), which is a proof of existence (POE) of
+//! the signature; without one it is the claimed `signingTime` (no proof), else the validation
+//! time. With a POE: a signer certificate expired now but valid at genTime passes; one not yet
+//! valid at genTime is TOTAL_FAILED / NOT_YET_VALID; one revoked after genTime passes, one
+//! revoked at or before genTime is TOTAL_FAILED / REVOKED (a CA certificate revoked before
+//! genTime: INDETERMINATE / REVOKED_CA_NO_POE); a claimed signing time later than genTime is
+//! flagged as suspicious. Without a POE, following ETSI EN 319 102-1 (X.509 certificate
+//! validation, 5.2.6) and DSS, a revoked signing certificate gives INDETERMINATE /
+//! REVOKED_NO_POE (a revoked CA certificate: REVOKED_CA_NO_POE), whether the revocation date
+//! falls before or after the claimed signing time; the message says which.
+//!
+//! A time-stamp that does not verify (garbage, another signature's imprint, an untrusted or
+//! revoked TSA, a TSA certificate without the time-stamping purpose, a bad token signature)
+//! gives no POE; if the signature is otherwise fine the result is INDETERMINATE with the
+//! time-stamp's sub-indication (FORMAT_FAILURE, HASH_FAILURE, SIG_CRYPTO_FAILURE,
+//! NO_SIGNING_CERTIFICATE_FOUND, NO_CERTIFICATE_CHAIN_FOUND, OUT_OF_BOUNDS_NO_POE,
+//! SIG_CONSTRAINTS_FAILURE, REVOKED_NO_POE...) and a message naming the time-stamp: a
+//! signature carrying a time-stamp never passes unless the time-stamp does. Of several
+//! time-stamps, the verified one with the earliest genTime is used.
 
 use chrono::{DateTime, Utc};
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
@@ -30,6 +45,7 @@ use crate::pdf;
 use crate::report::{
     name_to_string, Indication, SignatureFormat, SignatureReport, SignerSummary, SubIndication,
 };
+use crate::timestamp::{self, TimestampFailure};
 use crate::trust::TrustStore;
 
 // OpenSSL X509_V_ERR_* codes (stable across OpenSSL 1.1 and 3.x).
@@ -47,7 +63,8 @@ const KU_NON_REPUDIATION: u16 = 0x4000;
 
 /// Verifies a detached CMS signature (DER) over `data`.
 ///
-/// `now` is the validation time, used only when the signature has no `signingTime`.
+/// `now` is the validation time; the chain is checked at it only when the signature has neither
+/// a verified time-stamp nor a `signingTime`.
 pub fn verify_detached(
     data: &[u8],
     signature_der: &[u8],
@@ -92,6 +109,7 @@ fn new_report(format: SignatureFormat, now: DateTime<Utc>) -> SignatureReport {
         sub_filter: None,
         signer: None,
         signing_time: None,
+        timestamp: None,
         validation_time: now,
         chain: Vec::new(),
         indication: Indication::Indeterminate,
@@ -114,17 +132,25 @@ fn finish(
     }
     report.indication = indication;
     report.sub_indication = sub;
-    let who = report
-        .signer
-        .as_ref()
-        .map(|s| format!(" của {}", common_name(&s.subject)))
-        .unwrap_or_default();
+    let who = who_vi(&report);
     let when = report
         .signing_time
         .map(|t| format!(", ký lúc {}", t.format("%H:%M:%S ngày %d/%m/%Y (UTC)")))
         .unwrap_or_default();
+    let stamped = report
+        .timestamp
+        .as_ref()
+        .filter(|ts| ts.indication == Indication::TotalPassed)
+        .and_then(|ts| ts.gen_time)
+        .map(|t| {
+            format!(
+                ", có dấu thời gian lúc {}",
+                t.format("%H:%M:%S ngày %d/%m/%Y (UTC)")
+            )
+        })
+        .unwrap_or_default();
     report.summary_vi = match (indication, sub) {
-        (Indication::TotalPassed, _) => format!("Chữ ký số{who} hợp lệ{when}."),
+        (Indication::TotalPassed, _) => format!("Chữ ký số{who} hợp lệ{when}{stamped}."),
         (Indication::TotalFailed, Some(sub)) => {
             format!("Chữ ký số{who} KHÔNG hợp lệ: {}.", sub.vi())
         }
@@ -135,11 +161,31 @@ fn finish(
                 sub.vi()
             )
         }
-        (Indication::Indeterminate, None) => format!(
-            "Chưa xác định được tính hợp lệ của chữ ký số{who}: chưa kiểm tra được dấu thời gian."
-        ),
+        (Indication::Indeterminate, None) => {
+            format!("Chưa xác định được tính hợp lệ của chữ ký số{who}.")
+        }
     };
     report
+}
+
+/// Ends with the failure of the signature time-stamp: INDETERMINATE with its sub-indication
+/// (its message is already among the report's messages).
+fn finish_timestamp(report: SignatureReport, failure: TimestampFailure) -> SignatureReport {
+    let mut report = finish(report, Indication::Indeterminate, Some(failure.sub), "");
+    report.summary_vi = format!(
+        "Chưa xác định được tính hợp lệ của chữ ký số{}: {}.",
+        who_vi(&report),
+        failure.vi
+    );
+    report
+}
+
+fn who_vi(report: &SignatureReport) -> String {
+    report
+        .signer
+        .as_ref()
+        .map(|s| format!(" của {}", common_name(&s.subject)))
+        .unwrap_or_default()
 }
 
 fn common_name(subject: &str) -> &str {
@@ -326,9 +372,61 @@ fn verify_cms(
         );
     }
 
-    // 5. Chain to a configured root, at the claimed signing time.
-    let check_time = match signer_info.signing_time {
-        Some(t) => {
+    // 5. Signature time-stamp(s): a verified one is a proof of existence at its genTime.
+    let mut poe: Option<DateTime<Utc>> = None;
+    let mut timestamp_failure: Option<TimestampFailure> = None;
+    if signer_info.has_timestamp {
+        let checks: Vec<_> = signer_info
+            .timestamp_tokens
+            .iter()
+            .map(|token| timestamp::verify_token(token, &signer_info.signature, &certs, trust, now))
+            .collect();
+        if checks.is_empty() {
+            timestamp_failure = Some(TimestampFailure {
+                sub: S::FormatFailure,
+                message: "signature time-stamp: the attribute holds no token".to_string(),
+                vi: "dấu thời gian không đọc được",
+            });
+        }
+        for check in &checks {
+            report.messages.extend(check.notes.iter().cloned());
+            match &check.outcome {
+                Ok(gen_time) => {
+                    if poe.is_none_or(|p| *gen_time < p) {
+                        poe = Some(*gen_time);
+                        report.timestamp = Some(check.summary.clone());
+                    }
+                }
+                Err(failure) => {
+                    report.messages.push(failure.message.clone());
+                    if timestamp_failure.is_none() {
+                        timestamp_failure = Some(failure.clone());
+                    }
+                }
+            }
+        }
+        if poe.is_some() {
+            // A verified time-stamp stands; others that failed are only noted.
+            timestamp_failure = None;
+        } else if let Some(first) = checks.first() {
+            report.timestamp = Some(first.summary.clone());
+        }
+    }
+
+    // 6. Chain to a configured root, at the best-signature-time.
+    let check_time = match (poe, signer_info.signing_time) {
+        (Some(gen_time), claimed) => {
+            if let Some(t) = claimed.filter(|t| *t > gen_time) {
+                report.messages.push(format!(
+                    "suspicious: the claimed signing time {t} is after the time-stamp's genTime {gen_time}, yet a signature cannot be time-stamped before it is made"
+                ));
+            }
+            report.messages.push(format!(
+                "the signature existed at {gen_time} (verified time-stamp): the chain is checked at that time"
+            ));
+            gen_time
+        }
+        (None, Some(t)) => {
             if t > now {
                 report.messages.push(format!(
                     "the claimed signing time {t} is after the validation time {now}"
@@ -336,7 +434,7 @@ fn verify_cms(
             }
             t
         }
-        None => {
+        (None, None) => {
             report.messages.push(
                 "no signingTime attribute: the chain is checked at the validation time".to_string(),
             );
@@ -349,6 +447,8 @@ fn verify_cms(
             sub,
             message,
             chain,
+            code,
+            depth,
         }) => {
             report.chain = chain
                 .iter()
@@ -356,6 +456,14 @@ fn verify_cms(
                 .collect();
             if report.chain.is_empty() {
                 report.chain.push(name_to_string(signer.subject_name()));
+            }
+            if poe.is_some() && code == ERR_CERT_NOT_YET_VALID && depth == 0 {
+                return finish(
+                    report,
+                    TotalFailed,
+                    Some(S::NotYetValid),
+                    format!("{message}: the time-stamp proves the signature existed before the signer certificate was issued"),
+                );
             }
             return finish(report, Indeterminate, Some(sub), message);
         }
@@ -365,7 +473,7 @@ fn verify_cms(
         .map(|c| name_to_string(c.subject_name()))
         .collect();
 
-    // 6. Key usage of the signer certificate.
+    // 7. Key usage of the signer certificate.
     let usage = signer
         .to_der()
         .map_err(|e| e.to_string())
@@ -390,7 +498,7 @@ fn verify_cms(
         }
     }
 
-    // 7. Revocation in the configured CRLs.
+    // 8. Revocation in the configured CRLs.
     for (depth, pair) in chain.windows(2).enumerate() {
         let (cert, issuer) = (&pair[0], &pair[1]);
         let subject = name_to_string(cert.subject_name());
@@ -399,44 +507,64 @@ fn verify_cms(
                 "revocation not checked for {subject}: no CRL from its issuer is configured"
             )),
             Revocation::Good => {}
-            Revocation::Revoked(at) => {
-                let relation = match at {
-                    Some(at) if at <= check_time => {
-                        format!("revoked at {at}, before the claimed signing time {check_time}")
-                    }
-                    Some(at) => format!(
-                        "revoked at {at}, after the claimed signing time {check_time}, which no time-stamp proves"
-                    ),
-                    None => "revoked (unreadable revocation date)".to_string(),
-                };
-                let sub = if depth == 0 {
-                    S::RevokedNoPoe
-                } else {
-                    S::RevokedCaNoPoe
-                };
-                return finish(
-                    report,
-                    Indeterminate,
-                    Some(sub),
-                    format!("{subject} is {relation}"),
-                );
-            }
+            Revocation::Revoked(at) => match (poe, at) {
+                (Some(gen_time), Some(at)) if at > gen_time => {
+                    report.messages.push(format!(
+                        "{subject} was revoked at {at}, after the time-stamp's genTime {gen_time}: the signature existed before the revocation"
+                    ));
+                }
+                (Some(gen_time), at) => {
+                    let when = at
+                        .map(|at| {
+                            format!("revoked at {at}, before the time-stamp's genTime {gen_time}")
+                        })
+                        .unwrap_or_else(|| "revoked (unreadable revocation date)".to_string());
+                    let (indication, sub) = if depth == 0 {
+                        (TotalFailed, S::Revoked)
+                    } else {
+                        (Indeterminate, S::RevokedCaNoPoe)
+                    };
+                    return finish(
+                        report,
+                        indication,
+                        Some(sub),
+                        format!("{subject} is {when}"),
+                    );
+                }
+                (None, at) => {
+                    let relation = match at {
+                        Some(at) if at <= check_time => {
+                            format!("revoked at {at}, before the claimed signing time {check_time}")
+                        }
+                        Some(at) => format!(
+                            "revoked at {at}, after the claimed signing time {check_time}, which no verified time-stamp proves"
+                        ),
+                        None => "revoked (unreadable revocation date)".to_string(),
+                    };
+                    let sub = if depth == 0 {
+                        S::RevokedNoPoe
+                    } else {
+                        S::RevokedCaNoPoe
+                    };
+                    return finish(
+                        report,
+                        Indeterminate,
+                        Some(sub),
+                        format!("{subject} is {relation}"),
+                    );
+                }
+            },
         }
     }
 
-    // 8. Time-stamp.
-    if signer_info.has_timestamp {
-        return finish(
-            report,
-            Indeterminate,
-            None,
-            "a signature time-stamp (RFC 3161) is present but time-stamp verification is not implemented; the signature cannot be reported as TOTAL_PASSED",
-        );
+    // 9. A time-stamp that did not verify leaves the signature undecided.
+    if let Some(failure) = timestamp_failure {
+        return finish_timestamp(report, failure);
     }
     finish(report, TotalPassed, None, "")
 }
 
-fn matches_sid(cert: &X509, sid: &SignerId) -> bool {
+pub(crate) fn matches_sid(cert: &X509, sid: &SignerId) -> bool {
     match sid {
         SignerId::IssuerSerial { issuer, serial } => {
             let serial_ok = cert
@@ -458,7 +586,7 @@ fn matches_sid(cert: &X509, sid: &SignerId) -> bool {
     }
 }
 
-fn digest_for(oid: &[u8]) -> Option<MessageDigest> {
+pub(crate) fn digest_for(oid: &[u8]) -> Option<MessageDigest> {
     let table = [
         (oids::SHA256, MessageDigest::sha256()),
         (oids::SHA384, MessageDigest::sha384()),
@@ -471,16 +599,20 @@ fn digest_for(oid: &[u8]) -> Option<MessageDigest> {
         .map(|(_, md)| md)
 }
 
-struct ChainFailure {
-    sub: SubIndication,
-    message: String,
-    chain: Vec<X509>,
+pub(crate) struct ChainFailure {
+    pub sub: SubIndication,
+    pub message: String,
+    pub chain: Vec<X509>,
+    /// The OpenSSL X509_V_ERR code (0 when chain building could not run).
+    pub code: i32,
+    /// The depth of the certificate in error (0: the leaf).
+    pub depth: u32,
 }
 
 /// Builds and checks the chain with OpenSSL at `at`; only `trust`'s roots are anchors, the
 /// embedded certificates are untrusted intermediates. CRLs are checked separately (OpenSSL
 /// would reject a CRL issued after the signing time as "not yet valid").
-fn build_chain(
+pub(crate) fn build_chain(
     signer: &X509,
     embedded: &[X509],
     trust: &TrustStore,
@@ -490,6 +622,8 @@ fn build_chain(
         sub: SubIndication::CertificateChainGeneralFailure,
         message,
         chain: Vec::new(),
+        code: 0,
+        depth: 0,
     };
     let setup = || -> Result<_, openssl::error::ErrorStack> {
         let mut builder = X509StoreBuilder::new()?;
@@ -543,17 +677,19 @@ fn build_chain(
             error.error_string()
         ),
         chain,
+        code: error.as_raw(),
+        depth,
     })
 }
 
-enum Revocation {
+pub(crate) enum Revocation {
     NotChecked,
     Good,
     Revoked(Option<DateTime<Utc>>),
 }
 
 /// Looks `cert` up in every configured CRL that `issuer` signed.
-fn revocation(cert: &X509, issuer: &X509, trust: &TrustStore) -> Revocation {
+pub(crate) fn revocation(cert: &X509, issuer: &X509, trust: &TrustStore) -> Revocation {
     let Ok(issuer_key) = issuer.public_key() else {
         return Revocation::NotChecked;
     };

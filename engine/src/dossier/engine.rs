@@ -30,6 +30,9 @@ use crate::store::Store;
 
 /// How many times a dossier change is re-validated and re-committed after losing a race.
 const ATTEMPTS: usize = 3;
+/// How many times a submission is built again when its dossier number was taken meanwhile: more
+/// than the submissions of one agency that can race within one moment.
+const MAX_NUMBER_ATTEMPTS: usize = 64;
 
 /// A document resolved from a [`DocumentInput`]: its bytes are stored (or it is a reuse).
 #[derive(Debug, Clone)]
@@ -168,7 +171,7 @@ impl<S: Store> Engine<S> {
             .map_err(blob_error)
     }
 
-    async fn get_blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
+    pub(crate) async fn get_blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
         let blobs = self.blob_store()?;
         let sha256 = sha256.to_owned();
         tokio::task::spawn_blocking(move || blobs.get(&sha256))
@@ -330,61 +333,84 @@ impl<S: Store> Engine<S> {
         let instance = InstanceId::new_v7();
         let data = serde_json::to_string(&variables)
             .map_err(|e| EngineError::Invalid(format!("form data: {e}")))?;
-        let mut transition = step::start(
-            &model,
-            def,
-            instance,
-            None,
-            variables,
-            None,
-            self.context(now),
-        )?;
-        let mut certified = Vec::new();
-        let mut certified_effects = Vec::new();
-        for c in request.certify {
-            let Some(doc) = resolved.iter().find(|r| r.slot == c.slot) else {
-                continue;
-            };
-            let (event, effect) =
-                certification(instance, &applicant, doc, 1, c.certify, &options, now);
-            certified.push(event);
-            certified_effects.push(effect);
-        }
-        transition.state.journal_seq += 1;
-        let journal_seq = transition.state.journal_seq;
-        transition.events.push(Event::DossierReceived {
-            code: None,
-            agency: request.agency_code.clone(),
-            applicant_kind: applicant.kind.as_str().to_owned(),
-            applicant_id: applicant.id.clone(),
-            applicant_name: applicant.name.clone(),
-            due_at,
-            documents: resolved.iter().map(|r| r.attached(1)).collect(),
-            certified,
-        });
-        transition
-            .effects
-            .push(Effect::Dossier(DossierEffect::Created(NewDossier {
+        let day = code::day_of(now);
+        // The day's next number is read, then taken by the start commit; when another
+        // submission took it meanwhile (a version conflict), the dossier is built again with
+        // the next one. Each round one of the contenders wins, so this ends.
+        let mut attempt = 0;
+        let outcome = loop {
+            attempt += 1;
+            let number = self
+                .store
+                .next_dossier_number(&request.agency_code, &day)
+                .await?;
+            let code = code::format_code(&request.agency_code, &day, number);
+            let mut transition = step::start(
+                &model,
+                def.clone(),
                 instance,
-                procedure_key: record.key,
-                procedure_version: record.version,
-                agency: request.agency_code,
-                day: code::day_of(now),
-                applicant,
-                received_at: now,
+                None,
+                variables.clone(),
+                None,
+                self.context(now),
+            )?;
+            let mut certified = Vec::new();
+            let mut certified_effects = Vec::new();
+            for c in &request.certify {
+                let Some(doc) = resolved.iter().find(|r| r.slot == c.slot) else {
+                    continue;
+                };
+                let (event, effect) = certification(
+                    instance,
+                    &applicant,
+                    doc,
+                    1,
+                    c.certify.clone(),
+                    &options,
+                    now,
+                );
+                certified.push(event);
+                certified_effects.push(effect);
+            }
+            transition.state.journal_seq += 1;
+            transition.events.push(Event::DossierReceived {
+                code: Some(code.clone()),
+                agency: request.agency_code.clone(),
+                applicant_kind: applicant.kind.as_str().to_owned(),
+                applicant_id: applicant.id.clone(),
+                applicant_name: applicant.name.clone(),
                 due_at,
-                data,
-                journal_seq,
-            })));
-        for r in &resolved {
+                documents: resolved.iter().map(|r| r.attached(1)).collect(),
+                certified,
+            });
             transition
                 .effects
-                .push(Effect::Dossier(DossierEffect::DocumentAdded(
-                    r.new_document(instance, 1, options.actor.clone()),
-                )));
-        }
-        transition.effects.extend(certified_effects);
-        let outcome = self.commit(None, transition, &options, &print, now).await?;
+                .push(Effect::Dossier(DossierEffect::Created(NewDossier {
+                    instance,
+                    procedure_key: record.key.clone(),
+                    procedure_version: record.version,
+                    agency: request.agency_code.clone(),
+                    day: day.clone(),
+                    applicant: applicant.clone(),
+                    received_at: now,
+                    due_at,
+                    data: data.clone(),
+                    number,
+                    code,
+                })));
+            for r in &resolved {
+                transition
+                    .effects
+                    .push(Effect::Dossier(DossierEffect::DocumentAdded(
+                        r.new_document(instance, 1, options.actor.clone()),
+                    )));
+            }
+            transition.effects.extend(certified_effects);
+            match self.commit(None, transition, &options, &print, now).await {
+                Err(EngineError::Conflict(_)) if attempt < MAX_NUMBER_ATTEMPTS => continue,
+                other => break other?,
+            }
+        };
         self.dossier_by_instance(outcome.instance).await
     }
 

@@ -12,11 +12,12 @@
 //! commit, version-checked like any command). The dossier is created by the START commit of
 //! its instance, so the instance and the dossier exist together or not at all.
 //!
-//! The dossier code is allocated by SQL inside that transaction (a per-agency, per-day counter
-//! row), so the step cannot know it: the `dossier_received` event is built with `code: null`
-//! and the store fills the code into that journal row in the same transaction. The dossier row
-//! (`dossiers.instance_id`) is the link from the instance to its dossier. The instance's
-//! business key is not set to the code (it is chosen before the code exists).
+//! The dossier code's number is read before the start commit and taken inside it (a per-agency,
+//! per-day counter row moved from `number - 1` to `number`); a number taken meanwhile is a
+//! version conflict and the submission is built again with the next one. So the
+//! `dossier_received` event carries its code when it is written, and the journal row is hashed
+//! into the instance's chain exactly as stored (see [`crate::chain`]). The dossier row
+//! (`dossiers.instance_id`) is the link from the instance to its dossier.
 
 pub mod blobs;
 pub mod code;
@@ -276,8 +277,10 @@ pub struct NewDossier {
     pub due_at: Option<DateTime<Utc>>,
     /// Form data (JSON text).
     pub data: String,
-    /// The journal sequence number of the `dossier_received` event to fill the code into.
-    pub journal_seq: i64,
+    /// The day's number the engine read for it (the store takes it, or fails with a conflict).
+    pub number: i64,
+    /// The code: agency, day and number.
+    pub code: String,
 }
 
 /// A new document version, addressed by the dossier's instance.

@@ -13,6 +13,7 @@ use super::{
     StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow, WebhookProgress,
     WebhookRow,
 };
+use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
 
@@ -99,6 +100,34 @@ impl Store for AnyStore {
 
     async fn dossier(&self, code: &str) -> Result<Option<DossierRecord>, StoreError> {
         delegate!(self, s => s.dossier(code))
+    }
+
+    async fn unchecked_heads(&self, limit: i64) -> Result<Vec<Head>, StoreError> {
+        delegate!(self, s => s.unchecked_heads(limit))
+    }
+
+    async fn last_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
+        delegate!(self, s => s.last_checkpoint())
+    }
+
+    async fn insert_checkpoint(
+        &self,
+        record: &CheckpointRecord,
+        heads: &[Head],
+    ) -> Result<(), StoreError> {
+        delegate!(self, s => s.insert_checkpoint(record, heads))
+    }
+
+    async fn checkpoints_of(&self, instance: &str) -> Result<Vec<Coverage>, StoreError> {
+        delegate!(self, s => s.checkpoints_of(instance))
+    }
+
+    async fn checkpoint_leaves(&self, id: i64) -> Result<Vec<Head>, StoreError> {
+        delegate!(self, s => s.checkpoint_leaves(id))
+    }
+
+    async fn next_dossier_number(&self, agency: &str, day: &str) -> Result<i64, StoreError> {
+        delegate!(self, s => s.next_dossier_number(agency, day))
     }
 
     async fn dossier_by_instance(

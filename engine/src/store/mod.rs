@@ -14,6 +14,8 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::chain::SealedEvent;
+use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobRecord, TaskRecord};
 use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
 use crate::event::Event;
@@ -155,6 +157,8 @@ pub struct Commit<'a> {
     pub state: &'a InstanceState,
     /// New journal events (their sequence numbers follow the state's previous `journal_seq`).
     pub events: &'a [Event],
+    /// The same events as stored: their text and chain hashes ([`crate::chain::seal`]).
+    pub sealed: &'a [SealedEvent],
     /// Projection changes.
     pub effects: &'a [Effect],
     /// Who did it, for the journal.
@@ -185,6 +189,10 @@ pub struct JournalEntry {
     pub at: DateTime<Utc>,
     /// The event.
     pub event: Event,
+    /// The event's text exactly as stored (what the chain hashes).
+    pub data: String,
+    /// The row's chain hash (`None` for rows written before the chain existed).
+    pub hash: Option<String>,
 }
 
 /// Which tasks to list.
@@ -591,6 +599,45 @@ pub trait Store: Send + Sync + 'static {
         &self,
         code: &str,
     ) -> impl Future<Output = Result<Option<DossierRecord>, StoreError>> + Send;
+
+    /// Up to `limit` chain heads not yet covered by a checkpoint, by instance id.
+    fn unchecked_heads(
+        &self,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Head>, StoreError>> + Send;
+
+    /// The latest checkpoint.
+    fn last_checkpoint(
+        &self,
+    ) -> impl Future<Output = Result<Option<CheckpointRecord>, StoreError>> + Send;
+
+    /// Writes a checkpoint and its leaves and marks the heads covered, in one transaction;
+    /// [`StoreError::Duplicate`] when a checkpoint with its id exists already.
+    fn insert_checkpoint(
+        &self,
+        record: &CheckpointRecord,
+        heads: &[Head],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The checkpoints covering an instance, oldest first.
+    fn checkpoints_of(
+        &self,
+        instance: &str,
+    ) -> impl Future<Output = Result<Vec<Coverage>, StoreError>> + Send;
+
+    /// A checkpoint's heads in leaf order.
+    fn checkpoint_leaves(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Vec<Head>, StoreError>> + Send;
+
+    /// The next dossier number of an agency's day (`YYMMDD`), as read now: one more than the
+    /// last taken. The start commit takes it or fails with a version conflict.
+    fn next_dossier_number(
+        &self,
+        agency: &str,
+        day: &str,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// The dossier of an instance.
     fn dossier_by_instance(

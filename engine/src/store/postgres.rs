@@ -32,6 +32,7 @@ use super::{
     ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
     TaskSort, WebhookProgress, WebhookRow,
 };
+use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::dossier::{
     ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord, DossierState,
@@ -88,6 +89,61 @@ fn backend(e: sqlx::Error) -> StoreError {
         }
     }
     StoreError::Backend(Box::new(e))
+}
+
+/// Takes the dossier number the engine read (`d.number`) in the commit's transaction: the first
+/// of the day inserts the counter row, a later one moves it from `number - 1`. A number taken
+/// meanwhile by another submission is a version conflict (the engine reads again and retries),
+/// so numbers stay gap-free and are never given twice.
+async fn claim_dossier_number(
+    conn: &mut PgConnection,
+    d: &crate::dossier::NewDossier,
+) -> Result<(), StoreError> {
+    let claimed = if d.number == 1 {
+        sqlx::query(
+            "INSERT INTO dossier_counters (agency, day, last) VALUES ($1, $2, 1) \
+             ON CONFLICT (agency, day) DO NOTHING",
+        )
+        .bind(&d.agency)
+        .bind(&d.day)
+        .execute(&mut *conn)
+        .await
+    } else {
+        sqlx::query(
+            "UPDATE dossier_counters SET last = $3 WHERE agency = $1 AND day = $2 AND last = $3 - 1",
+        )
+        .bind(&d.agency)
+        .bind(&d.day)
+        .bind(d.number)
+        .execute(&mut *conn)
+        .await
+    }
+    .map_err(commit_error)?;
+    if claimed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::VersionConflict)
+    }
+}
+
+fn head_row(r: &PgRow) -> Result<Head, StoreError> {
+    Ok(Head {
+        instance: r.try_get("instance_id").map_err(backend)?,
+        seq: r.try_get("seq").map_err(backend)?,
+        hash: r.try_get("hash").map_err(backend)?,
+    })
+}
+
+fn checkpoint_row(r: &PgRow) -> Result<CheckpointRecord, StoreError> {
+    let signature: String = r.try_get("signature").map_err(backend)?;
+    crate::checkpoint::record_from_row(
+        r.try_get("id").map_err(backend)?,
+        r.try_get("at").map_err(backend)?,
+        r.try_get("size").map_err(backend)?,
+        r.try_get("root").map_err(backend)?,
+        r.try_get("payload").map_err(backend)?,
+        &signature,
+    )
 }
 
 /// Maps a failed commit statement: a lost version race is a conflict, not a database failure.
@@ -176,9 +232,10 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         None => {
             sqlx::query(
                 "INSERT INTO instances (id, definition_key, definition_version, business_key, \
-                 status, version, state, started_at, ended_at, updated_at, due_at, agency) \
+                 status, version, state, started_at, ended_at, updated_at, due_at, agency, \
+                 journal_seq, journal_head) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 (SELECT agency FROM definitions WHERE key = $2 AND version = $3))",
+                 (SELECT agency FROM definitions WHERE key = $2 AND version = $3), $12, $13)",
             )
             .bind(&id)
             .bind(&state.definition.key)
@@ -191,6 +248,8 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
             .bind(state.ended_at)
             .bind(c.at)
             .bind(state.due_at)
+            .bind(state.journal_seq)
+            .bind(&state.journal_head)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -198,7 +257,8 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         Some(expected) => {
             let updated = sqlx::query(
                 "UPDATE instances SET version = $1, status = $2, state = $3, ended_at = $4, \
-                 updated_at = $5, due_at = $8 WHERE id = $6 AND version = $7",
+                 updated_at = $5, due_at = $8, journal_seq = $9, journal_head = $10 \
+                 WHERE id = $6 AND version = $7",
             )
             .bind(state.version)
             .bind(state.status.as_str())
@@ -208,6 +268,8 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
             .bind(&id)
             .bind(expected)
             .bind(state.due_at)
+            .bind(state.journal_seq)
+            .bind(&state.journal_head)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -221,17 +283,22 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         let mut seqs = Vec::with_capacity(c.events.len());
         let mut kinds = Vec::with_capacity(c.events.len());
         let mut data = Vec::with_capacity(c.events.len());
-        for (i, event) in c.events.iter().enumerate() {
+        let mut hashes = Vec::with_capacity(c.events.len());
+        for (i, (event, sealed)) in c.events.iter().zip(c.sealed).enumerate() {
             seqs.push(first_seq + i as i64);
             kinds.push(event.kind().to_owned());
-            data.push(serde_json::to_string(event).map_err(|e| corrupt("event", e))?);
+            data.push(sealed.data.clone());
+            hashes.push(sealed.hash.clone());
         }
-        // One statement for any number of events: the rows come in as three arrays.
+        if data.len() != c.events.len() {
+            return Err(corrupt("commit", "the events were not sealed"));
+        }
+        // One statement for any number of events: the rows come in as arrays.
         sqlx::query(
-            "INSERT INTO journal (instance_id, seq, kind, actor, at, data) \
-             SELECT $1, e.seq, e.kind, $2, $3, e.data \
-             FROM UNNEST($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY \
-               AS e(seq, kind, data, n) ORDER BY e.n",
+            "INSERT INTO journal (instance_id, seq, kind, actor, at, data, hash) \
+             SELECT $1, e.seq, e.kind, $2, $3, e.data, e.hash \
+             FROM UNNEST($4::bigint[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY \
+               AS e(seq, kind, data, hash, n) ORDER BY e.n",
         )
         .bind(&id)
         .bind(c.actor)
@@ -239,6 +306,7 @@ async fn write_commit(conn: &mut PgConnection, c: &Commit<'_>) -> Result<(), Sto
         .bind(seqs)
         .bind(kinds)
         .bind(data)
+        .bind(hashes)
         .execute(&mut *conn)
         .await
         .map_err(commit_error)?;
@@ -443,17 +511,8 @@ async fn write_dossier_effect(
 ) -> Result<(), StoreError> {
     match effect {
         DossierEffect::Created(d) => {
-            let last: i64 = sqlx::query_scalar(
-                "INSERT INTO dossier_counters (agency, day, last) VALUES ($1, $2, 1) \
-                 ON CONFLICT (agency, day) DO UPDATE SET last = dossier_counters.last + 1 \
-                 RETURNING last",
-            )
-            .bind(&d.agency)
-            .bind(&d.day)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(commit_error)?;
-            let code = crate::dossier::code::format_code(&d.agency, &d.day, last);
+            claim_dossier_number(conn, d).await?;
+            let code = &d.code;
             let applicant = serde_json::to_string(&serde_json::json!({
                 "address": d.applicant.address,
                 "phone": d.applicant.phone,
@@ -466,7 +525,7 @@ async fn write_dossier_effect(
                  received_at, due_at, finished_at, data, updated_at, version) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, $13, $14, 1)",
             )
-            .bind(&code)
+            .bind(code)
             .bind(d.instance.to_string())
             .bind(&d.procedure_key)
             .bind(d.procedure_version)
@@ -480,16 +539,6 @@ async fn write_dossier_effect(
             .bind(d.due_at)
             .bind(&d.data)
             .bind(at)
-            .execute(&mut *conn)
-            .await
-            .map_err(commit_error)?;
-            sqlx::query(
-                "UPDATE journal SET data = replace(data, '\"code\":null', \
-                 '\"code\":' || to_json($1::text)::text) WHERE instance_id = $2 AND seq = $3",
-            )
-            .bind(&code)
-            .bind(d.instance.to_string())
-            .bind(d.journal_seq)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -1025,6 +1074,126 @@ impl Store for PostgresStore {
         row.as_ref().map(dossier_record).transpose()
     }
 
+    async fn unchecked_heads(&self, limit: i64) -> Result<Vec<Head>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id AS instance_id, journal_seq AS seq, journal_head AS hash FROM instances \
+             WHERE journal_seq > checkpointed_seq AND journal_head IS NOT NULL \
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(head_row).collect()
+    }
+
+    async fn last_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, at, size, root, payload, signature FROM journal_checkpoints \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+
+    async fn insert_checkpoint(
+        &self,
+        record: &CheckpointRecord,
+        heads: &[Head],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO journal_checkpoints (id, at, size, root, payload, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(record.id)
+        .bind(record.at)
+        .bind(record.size)
+        .bind(&record.root)
+        .bind(&record.payload)
+        .bind(crate::checkpoint::signature_text(record))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let instances: Vec<&str> = heads.iter().map(|h| h.instance.as_str()).collect();
+        let seqs: Vec<i64> = heads.iter().map(|h| h.seq).collect();
+        let hashes: Vec<&str> = heads.iter().map(|h| h.hash.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO checkpoint_leaves (checkpoint_id, leaf, instance_id, seq, hash) \
+             SELECT $1, v.n - 1, v.id, v.seq, v.hash \
+             FROM UNNEST($2::text[], $3::bigint[], $4::text[]) WITH ORDINALITY \
+               AS v(id, seq, hash, n)",
+        )
+        .bind(record.id)
+        .bind(&instances)
+        .bind(&seqs)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        sqlx::query(
+            "UPDATE instances SET checkpointed_seq = v.seq \
+             FROM UNNEST($1::text[], $2::bigint[]) AS v(id, seq) \
+             WHERE instances.id = v.id AND instances.checkpointed_seq < v.seq",
+        )
+        .bind(&instances)
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn checkpoints_of(&self, instance: &str) -> Result<Vec<Coverage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.at, c.size, c.root, c.payload, c.signature, l.leaf, l.seq, l.hash \
+             FROM checkpoint_leaves l JOIN journal_checkpoints c ON c.id = l.checkpoint_id \
+             WHERE l.instance_id = $1 ORDER BY c.id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Coverage {
+                    checkpoint: checkpoint_row(r)?,
+                    head: Head {
+                        instance: instance.to_owned(),
+                        seq: r.try_get("seq").map_err(backend)?,
+                        hash: r.try_get("hash").map_err(backend)?,
+                    },
+                    leaf: r.try_get("leaf").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoint_leaves(&self, id: i64) -> Result<Vec<Head>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT instance_id, seq, hash FROM checkpoint_leaves WHERE checkpoint_id = $1 \
+             ORDER BY leaf",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(head_row).collect()
+    }
+
+    async fn next_dossier_number(&self, agency: &str, day: &str) -> Result<i64, StoreError> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last FROM dossier_counters WHERE agency = $1 AND day = $2")
+                .bind(agency)
+                .bind(day)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(last.unwrap_or(0) + 1)
+    }
+
     async fn dossier_by_instance(
         &self,
         instance: InstanceId,
@@ -1288,7 +1457,8 @@ impl Store for PostgresStore {
 
     async fn journal(&self, id: InstanceId) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, actor, at, data FROM journal WHERE instance_id = $1 ORDER BY seq",
+            "SELECT seq, kind, actor, at, data, hash FROM journal WHERE instance_id = $1 \
+             ORDER BY seq",
         )
         .bind(id.to_string())
         .fetch_all(&self.pool)
@@ -1303,6 +1473,8 @@ impl Store for PostgresStore {
                     actor: r.try_get("actor").map_err(backend)?,
                     at: r.try_get("at").map_err(backend)?,
                     event: serde_json::from_str(&data).map_err(|e| corrupt("journal event", e))?,
+                    hash: r.try_get("hash").map_err(backend)?,
+                    data,
                 })
             })
             .collect()

@@ -25,6 +25,7 @@ use super::{
     ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
     TaskSort, WebhookProgress, WebhookRow,
 };
+use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::dossier::{
     Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
@@ -112,6 +113,7 @@ struct OwnedCommit {
     expected_version: Option<i64>,
     state: InstanceState,
     events: Vec<crate::event::Event>,
+    sealed: Vec<crate::chain::SealedEvent>,
     effects: Vec<Effect>,
     actor: Option<String>,
     at: DateTime<Utc>,
@@ -125,6 +127,7 @@ impl OwnedCommit {
             expected_version: c.expected_version,
             state: c.state.clone(),
             events: c.events.to_vec(),
+            sealed: c.sealed.to_vec(),
             effects: c.effects.to_vec(),
             actor: c.actor.map(str::to_owned),
             at: c.at,
@@ -139,6 +142,7 @@ impl OwnedCommit {
                 expected_version: self.expected_version,
                 state: &self.state,
                 events: &self.events,
+                sealed: &self.sealed,
                 effects: &self.effects,
                 actor: self.actor.as_deref(),
                 at: self.at,
@@ -374,7 +378,7 @@ fn task_row(row: &SqliteRow) -> Result<TaskRow, StoreError> {
     })
 }
 
-/// Rows of one multi-row journal INSERT (6 binds a row, well under SQLite's bind limit).
+/// Rows of one multi-row journal INSERT (7 binds a row, well under SQLite's bind limit).
 const JOURNAL_ROWS_PER_INSERT: usize = 100;
 
 /// Appends one projection effect to the commit batch.
@@ -532,10 +536,8 @@ fn push_effect(
     Ok(())
 }
 
-/// Appends a dossier effect. The dossier code is allocated here, in the commit's transaction:
-/// the counter row of (agency, day) is upserted, the dossier row takes the counter's new value,
-/// and the code is written into the `dossier_received` journal row (which the step wrote with
-/// `"code":null`). Everything else addresses the dossier by its instance.
+/// Appends a dossier effect. A new dossier takes its number in the commit's transaction (see
+/// [`crate::dossier::code`]); everything else addresses the dossier by its instance.
 fn push_dossier_effect(
     q: &mut QueryBuilder<'static, Sqlite>,
     effect: &DossierEffect,
@@ -544,23 +546,35 @@ fn push_dossier_effect(
     match effect {
         DossierEffect::Created(d) => {
             let applicant = applicant_json(&d.applicant)?;
-            let instance = d.instance.to_string();
-            q.push("INSERT INTO dossier_counters (agency, day, last) VALUES (")
-                .push_bind(d.agency.clone())
-                .push(", ")
-                .push_bind(d.day.clone())
-                .push(
-                    ", 1) ON CONFLICT (agency, day) DO UPDATE SET last = dossier_counters.last + 1;\n\
-                     INSERT INTO dossiers (code, instance_id, procedure_key, procedure_version, \
-                     agency, applicant_kind, applicant_id, applicant_name, applicant, state, \
-                     received_at, due_at, finished_at, data, updated_at, version) SELECT ",
-                )
-                .push_bind(d.agency.clone())
-                .push(" || '-' || ")
-                .push_bind(d.day.clone())
-                .push(" || '-' || printf('%04d', c.last), ");
+            // The number the engine read is taken here, or the batch fails: the first of the
+            // day inserts the counter row (a second insert breaks its primary key), a later
+            // one moves it from `number - 1` (else `last` is set to NULL, refused by NOT NULL).
+            // Both failures are version conflicts: the engine reads again and retries.
+            if d.number == 1 {
+                q.push("INSERT INTO dossier_counters (agency, day, last) VALUES (")
+                    .push_bind(d.agency.clone())
+                    .push(", ")
+                    .push_bind(d.day.clone())
+                    .push(", 1);\n");
+            } else {
+                q.push("UPDATE dossier_counters SET last = CASE WHEN last = ")
+                    .push_bind(d.number - 1)
+                    .push(" THEN ")
+                    .push_bind(d.number)
+                    .push(" END WHERE agency = ")
+                    .push_bind(d.agency.clone())
+                    .push(" AND day = ")
+                    .push_bind(d.day.clone())
+                    .push(";\n");
+            }
+            q.push(
+                "INSERT INTO dossiers (code, instance_id, procedure_key, procedure_version, \
+                 agency, applicant_kind, applicant_id, applicant_name, applicant, state, \
+                 received_at, due_at, finished_at, data, updated_at, version) VALUES (",
+            );
             let mut v = q.separated(", ");
-            v.push_bind(instance.clone())
+            v.push_bind(d.code.clone())
+                .push_bind(d.instance.to_string())
                 .push_bind(d.procedure_key.clone())
                 .push_bind(d.procedure_version)
                 .push_bind(d.agency.clone())
@@ -575,20 +589,7 @@ fn push_dossier_effect(
                 .push_bind(d.data.clone())
                 .push_bind(at)
                 .push_bind(1_i64);
-            q.push(" FROM dossier_counters c WHERE c.agency = ")
-                .push_bind(d.agency.clone())
-                .push(" AND c.day = ")
-                .push_bind(d.day.clone())
-                .push(
-                    ";\nUPDATE journal SET data = replace(data, '\"code\":null', \
-                     '\"code\":\"' || (SELECT code FROM dossiers WHERE instance_id = ",
-                )
-                .push_bind(instance.clone())
-                .push(") || '\"') WHERE instance_id = ")
-                .push_bind(instance)
-                .push(" AND seq = ")
-                .push_bind(d.journal_seq)
-                .push(";\n");
+            q.push(");\n");
         }
         DossierEffect::Updated {
             instance,
@@ -792,8 +793,8 @@ fn push_commit(
         None => {
             q.push(
                 "INSERT INTO instances (id, definition_key, definition_version, business_key, \
-                 status, version, state, started_at, ended_at, updated_at, due_at, agency) \
-                 VALUES (",
+                 status, version, state, started_at, ended_at, updated_at, due_at, \
+                 journal_seq, journal_head, agency) VALUES (",
             );
             let mut v = q.separated(", ");
             v.push_bind(id.clone())
@@ -806,7 +807,9 @@ fn push_commit(
                 .push_bind(state.started_at)
                 .push_bind(state.ended_at)
                 .push_bind(c.at)
-                .push_bind(state.due_at);
+                .push_bind(state.due_at)
+                .push_bind(state.journal_seq)
+                .push_bind(state.journal_head.clone());
             q.push(", (SELECT agency FROM definitions WHERE key = ")
                 .push_bind(state.definition.key.clone())
                 .push(" AND version = ")
@@ -828,28 +831,32 @@ fn push_commit(
                 .push_bind(c.at)
                 .push(", due_at = ")
                 .push_bind(state.due_at)
+                .push(", journal_seq = ")
+                .push_bind(state.journal_seq)
+                .push(", journal_head = ")
+                .push_bind(state.journal_head.clone())
                 .push(" WHERE id = ")
                 .push_bind(id.clone())
                 .push(";\n");
         }
     }
+    if c.sealed.len() != c.events.len() {
+        return Err(corrupt("commit", "the events were not sealed"));
+    }
     let first_seq = state.journal_seq - c.events.len() as i64 + 1;
-    for (chunk_no, chunk) in c.events.chunks(JOURNAL_ROWS_PER_INSERT).enumerate() {
+    let rows: Vec<_> = c.events.iter().zip(c.sealed).collect();
+    for (chunk_no, chunk) in rows.chunks(JOURNAL_ROWS_PER_INSERT).enumerate() {
         let base = first_seq + (chunk_no * JOURNAL_ROWS_PER_INSERT) as i64;
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (i, event) in chunk.iter().enumerate() {
-            let data = serde_json::to_string(event).map_err(|e| corrupt("event", e))?;
-            rows.push((base + i as i64, event.kind(), data));
-        }
         let actor = c.actor.map(str::to_owned);
-        q.push("INSERT INTO journal (instance_id, seq, kind, actor, at, data) ");
-        q.push_values(rows, |mut b, (seq, kind, data)| {
+        q.push("INSERT INTO journal (instance_id, seq, kind, actor, at, data, hash) ");
+        q.push_values(chunk.iter().enumerate(), |mut b, (i, (event, sealed))| {
             b.push_bind(id.clone())
-                .push_bind(seq)
-                .push_bind(kind)
+                .push_bind(base + i as i64)
+                .push_bind(event.kind())
                 .push_bind(actor.clone())
                 .push_bind(c.at)
-                .push_bind(data);
+                .push_bind(sealed.data.clone())
+                .push_bind(sealed.hash.clone());
         });
         q.push(";\n");
     }
@@ -868,6 +875,29 @@ fn push_commit(
     Ok(())
 }
 
+/// Rows of one checkpoint-leaves INSERT (5 binds a row).
+const CHECKPOINT_ROWS_PER_INSERT: usize = 1000;
+
+fn head_row(r: &sqlx::sqlite::SqliteRow) -> Result<Head, StoreError> {
+    Ok(Head {
+        instance: r.try_get("instance_id").map_err(backend)?,
+        seq: r.try_get("seq").map_err(backend)?,
+        hash: r.try_get("hash").map_err(backend)?,
+    })
+}
+
+fn checkpoint_row(r: &sqlx::sqlite::SqliteRow) -> Result<CheckpointRecord, StoreError> {
+    let signature: String = r.try_get("signature").map_err(backend)?;
+    crate::checkpoint::record_from_row(
+        r.try_get("id").map_err(backend)?,
+        r.try_get("at").map_err(backend)?,
+        r.try_get("size").map_err(backend)?,
+        r.try_get("root").map_err(backend)?,
+        r.try_get("payload").map_err(backend)?,
+        &signature,
+    )
+}
+
 /// Maps a failed commit batch: a lost version race is a conflict, not a database failure.
 fn commit_error(e: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &e {
@@ -875,6 +905,7 @@ fn commit_error(e: sqlx::Error) -> StoreError {
         if message.contains("instances.version")
             || message.contains("journal.instance_id")
             || message.contains("dossiers.version")
+            || message.contains("dossier_counters")
         {
             return StoreError::VersionConflict;
         }
@@ -1171,6 +1202,125 @@ impl Store for SqliteStore {
         row.as_ref().map(dossier_record).transpose()
     }
 
+    async fn unchecked_heads(&self, limit: i64) -> Result<Vec<Head>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id AS instance_id, journal_seq AS seq, journal_head AS hash FROM instances \
+             WHERE journal_seq > checkpointed_seq AND journal_head IS NOT NULL \
+             ORDER BY id LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(head_row).collect()
+    }
+
+    async fn last_checkpoint(&self) -> Result<Option<CheckpointRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, at, size, root, payload, signature FROM journal_checkpoints \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(checkpoint_row).transpose()
+    }
+
+    async fn insert_checkpoint(
+        &self,
+        record: &CheckpointRecord,
+        heads: &[Head],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO journal_checkpoints (id, at, size, root, payload, signature) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(record.id)
+        .bind(record.at)
+        .bind(record.size)
+        .bind(&record.root)
+        .bind(&record.payload)
+        .bind(crate::checkpoint::signature_text(record))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        for (chunk_no, chunk) in heads.chunks(CHECKPOINT_ROWS_PER_INSERT).enumerate() {
+            let base = (chunk_no * CHECKPOINT_ROWS_PER_INSERT) as i64;
+            let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+                "INSERT INTO checkpoint_leaves (checkpoint_id, leaf, instance_id, seq, hash) ",
+            );
+            q.push_values(chunk.iter().enumerate(), |mut b, (i, h)| {
+                b.push_bind(record.id)
+                    .push_bind(base + i as i64)
+                    .push_bind(&h.instance)
+                    .push_bind(h.seq)
+                    .push_bind(&h.hash);
+            });
+            q.build().execute(&mut *tx).await.map_err(backend)?;
+            let mut q: QueryBuilder<'_, Sqlite> = QueryBuilder::new("WITH v(id, seq) AS (");
+            q.push_values(chunk, |mut b, h| {
+                b.push_bind(&h.instance).push_bind(h.seq);
+            });
+            q.push(
+                ") UPDATE instances SET checkpointed_seq = \
+                 (SELECT v.seq FROM v WHERE v.id = instances.id) \
+                 WHERE id IN (SELECT id FROM v) \
+                 AND checkpointed_seq < (SELECT v.seq FROM v WHERE v.id = instances.id)",
+            );
+            q.build().execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn checkpoints_of(&self, instance: &str) -> Result<Vec<Coverage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.at, c.size, c.root, c.payload, c.signature, l.leaf, l.seq, l.hash \
+             FROM checkpoint_leaves l JOIN journal_checkpoints c ON c.id = l.checkpoint_id \
+             WHERE l.instance_id = ? ORDER BY c.id",
+        )
+        .bind(instance)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Coverage {
+                    checkpoint: checkpoint_row(r)?,
+                    head: Head {
+                        instance: instance.to_owned(),
+                        seq: r.try_get("seq").map_err(backend)?,
+                        hash: r.try_get("hash").map_err(backend)?,
+                    },
+                    leaf: r.try_get("leaf").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn checkpoint_leaves(&self, id: i64) -> Result<Vec<Head>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT instance_id, seq, hash FROM checkpoint_leaves WHERE checkpoint_id = ? \
+             ORDER BY leaf",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(head_row).collect()
+    }
+
+    async fn next_dossier_number(&self, agency: &str, day: &str) -> Result<i64, StoreError> {
+        let last: Option<i64> =
+            sqlx::query_scalar("SELECT last FROM dossier_counters WHERE agency = ? AND day = ?")
+                .bind(agency)
+                .bind(day)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(last.unwrap_or(0) + 1)
+    }
+
     async fn dossier_by_instance(
         &self,
         instance: InstanceId,
@@ -1434,7 +1584,8 @@ impl Store for SqliteStore {
 
     async fn journal(&self, id: InstanceId) -> Result<Vec<JournalEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, kind, actor, at, data FROM journal WHERE instance_id = ? ORDER BY seq",
+            "SELECT seq, kind, actor, at, data, hash FROM journal WHERE instance_id = ? \
+             ORDER BY seq",
         )
         .bind(id.to_string())
         .fetch_all(&self.pool)
@@ -1449,6 +1600,8 @@ impl Store for SqliteStore {
                     actor: r.try_get("actor").map_err(backend)?,
                     at: r.try_get("at").map_err(backend)?,
                     event: serde_json::from_str(&data).map_err(|e| corrupt("journal event", e))?,
+                    hash: r.try_get("hash").map_err(backend)?,
+                    data,
                 })
             })
             .collect()

@@ -1,7 +1,8 @@
 //! A real test PKI built with OpenSSL at test time (no fixtures, no mocks): a root CA, the
 //! agency CA "Sở Tư pháp tỉnh Thừa Thiên Huế" and user certificates, plus a CRL encoded here
-//! (the `openssl` crate has no CRL builder) and signed with the agency CA's key, and a minimal
-//! PDF with a PAdES signature dictionary.
+//! (the `openssl` crate has no CRL builder) and signed with the agency CA's key, a minimal
+//! PDF with a PAdES signature dictionary, and an RFC 3161 time-stamping authority (TSA) whose
+//! tokens are real CMS SignedData over a TSTInfo encoded here and signed with OpenSSL.
 
 #![allow(dead_code)]
 
@@ -16,9 +17,9 @@ use motcua_signing::openssl::pkey::{PKey, Private};
 use motcua_signing::openssl::rsa::Rsa;
 use motcua_signing::openssl::sign::Signer;
 use motcua_signing::openssl::x509::extension::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectKeyIdentifier,
 };
-use motcua_signing::openssl::x509::{X509Builder, X509NameBuilder, X509};
+use motcua_signing::openssl::x509::{X509Builder, X509Extension, X509NameBuilder, X509};
 use motcua_signing::SigningIdentity;
 
 pub const DAY: i64 = 86_400;
@@ -75,6 +76,16 @@ impl<'a> Spec<'a> {
 
 /// Issues a certificate for `key`; self-signed when `issuer` is None.
 pub fn issue(spec: &Spec, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>) -> X509 {
+    issue_with(spec, key, issuer, None)
+}
+
+/// Like [`issue`], with one more extension (an extendedKeyUsage for a TSA).
+fn issue_with(
+    spec: &Spec,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    extra: Option<X509Extension>,
+) -> X509 {
     let mut name = X509NameBuilder::new().unwrap();
     name.append_entry_by_nid(Nid::COUNTRYNAME, "VN").unwrap();
     name.append_entry_by_nid(Nid::ORGANIZATIONNAME, spec.org)
@@ -129,6 +140,9 @@ pub fn issue(spec: &Spec, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Priv
             b.append_extension(KeyUsage::new().critical().key_cert_sign().build().unwrap())
                 .unwrap();
         }
+    }
+    if let Some(ext) = extra {
+        b.append_extension(ext).unwrap();
     }
     let ski = SubjectKeyIdentifier::new()
         .build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))
@@ -207,6 +221,274 @@ impl Pki {
     pub fn agency_crl(&self, revoked: &[(u32, i64)]) -> Vec<u8> {
         crl(&self.agency, &self.agency_key, revoked)
     }
+
+    /// A CRL issued by the root CA (which issues the TSAs) revoking `(serial, unix time)`.
+    pub fn root_crl(&self, revoked: &[(u32, i64)]) -> Vec<u8> {
+        crl(&self.root, &self.root_key, revoked)
+    }
+
+    /// A time-stamping authority certified by the root, valid from 1000 days ago to 1000 days
+    /// from now.
+    pub fn tsa(&self, cn: &str, serial: u32, purpose: TsaPurpose) -> Tsa {
+        self.tsa_valid(cn, serial, purpose, -1000 * DAY, 1000 * DAY)
+    }
+
+    /// A TSA certified by the root, valid between `from` and `to` seconds relative to now.
+    pub fn tsa_valid(&self, cn: &str, serial: u32, purpose: TsaPurpose, from: i64, to: i64) -> Tsa {
+        let key = ec_key();
+        let spec = Spec {
+            cn,
+            org: "Trung tâm Chứng thực điện tử quốc gia (thử nghiệm)",
+            serial,
+            usage: Usage::Signing,
+            from,
+            to,
+        };
+        let eku = match purpose {
+            TsaPurpose::TimeStamping => Some(
+                ExtendedKeyUsage::new()
+                    .critical()
+                    .time_stamping()
+                    .build()
+                    .unwrap(),
+            ),
+            TsaPurpose::NonCritical => {
+                Some(ExtendedKeyUsage::new().time_stamping().build().unwrap())
+            }
+            TsaPurpose::AlsoEmail => Some(
+                ExtendedKeyUsage::new()
+                    .critical()
+                    .time_stamping()
+                    .email_protection()
+                    .build()
+                    .unwrap(),
+            ),
+            TsaPurpose::None => None,
+        };
+        let cert = issue_with(&spec, &key, Some((&self.root, &self.root_key)), eku);
+        Tsa {
+            cert,
+            key,
+            extra_certs: Vec::new(),
+        }
+    }
+}
+
+/// The extendedKeyUsage of a test TSA certificate.
+#[derive(Clone, Copy, Debug)]
+pub enum TsaPurpose {
+    /// id-kp-timeStamping only, critical (RFC 3161 2.3).
+    TimeStamping,
+    /// id-kp-timeStamping, not critical.
+    NonCritical,
+    /// id-kp-timeStamping and emailProtection.
+    AlsoEmail,
+    /// No extendedKeyUsage at all.
+    None,
+}
+
+/// A test time-stamping authority.
+pub struct Tsa {
+    pub cert: X509,
+    pub key: PKey<Private>,
+    /// Certificates embedded in its tokens after its own (none by default).
+    pub extra_certs: Vec<X509>,
+}
+
+/// Options of one token.
+pub struct TokenSpec<'a> {
+    /// The message imprint's hash algorithm: "sha1", "sha256", "sha384" or "sha512".
+    pub hash: &'a str,
+    /// The hashed message (normally the hash of the signature value).
+    pub imprint: Vec<u8>,
+    /// genTime as GeneralizedTime text ("20260102030405.5Z").
+    pub gen_time: String,
+    pub serial: u32,
+    /// Embed the TSA certificate in the token.
+    pub embed_cert: bool,
+}
+
+/// A GeneralizedTime text for a Unix time plus milliseconds ("YYYYMMDDHHMMSS.mmmZ", the
+/// trailing zeros of the fraction dropped as DER requires).
+pub fn generalized_time(unix: i64, millis: u32) -> String {
+    let t = chrono::DateTime::from_timestamp(unix, 0).unwrap();
+    let mut text = t.format("%Y%m%d%H%M%S").to_string();
+    if millis > 0 {
+        let fraction = format!("{millis:03}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+fn hash_oid(name: &str) -> (Vec<u8>, MessageDigest) {
+    match name {
+        "sha1" => (vec![0x2b, 0x0e, 0x03, 0x02, 0x1a], MessageDigest::sha1()),
+        "sha256" => (
+            vec![0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            MessageDigest::sha256(),
+        ),
+        "sha384" => (
+            vec![0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02],
+            MessageDigest::sha384(),
+        ),
+        "sha512" => (
+            vec![0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03],
+            MessageDigest::sha512(),
+        ),
+        other => panic!("unknown hash {other}"),
+    }
+}
+
+/// The MessageDigest named like [`TokenSpec::hash`].
+pub fn digest_named(name: &str) -> MessageDigest {
+    hash_oid(name).1
+}
+
+const OID_TST_INFO: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x01, 0x04,
+];
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_CONTENT_TYPE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x03];
+const OID_MESSAGE_DIGEST: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x04];
+const OID_SIGNING_CERTIFICATE_V2: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x2f,
+];
+const OID_ECDSA_WITH_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+/// id-aa-signatureTimeStampToken 1.2.840.113549.1.9.16.2.14.
+pub const OID_SIGNATURE_TIME_STAMP: &[u8] = &[
+    0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x10, 0x02, 0x0e,
+];
+
+impl Tsa {
+    /// A DER TSTInfo for `spec` (policy 1.2.3.4.1, accuracy 1 s, a nonce).
+    pub fn tst_info(&self, spec: &TokenSpec) -> Vec<u8> {
+        let (oid, _) = hash_oid(spec.hash);
+        let imprint = tlv(
+            0x30,
+            &[tlv(0x30, &tlv(0x06, &oid)), tlv(0x04, &spec.imprint)].concat(),
+        );
+        tlv(
+            0x30,
+            &[
+                int(1),
+                tlv(0x06, &[0x2a, 0x03, 0x04, 0x01]),
+                imprint,
+                int(spec.serial),
+                tlv(0x18, spec.gen_time.as_bytes()),
+                tlv(0x30, &int(1)),
+                int(0x5eed),
+            ]
+            .concat(),
+        )
+    }
+
+    /// A time-stamp token: a CMS SignedData (version 3) whose eContentType is id-ct-TSTInfo,
+    /// signed by the TSA key with ECDSA-SHA256 over the signed attributes contentType,
+    /// messageDigest and signingCertificateV2 (RFC 3161 2.4.2, RFC 5816).
+    pub fn token(&self, spec: &TokenSpec) -> Vec<u8> {
+        let tst_info = self.tst_info(spec);
+        self.sign_content(&tst_info, spec.embed_cert)
+    }
+
+    /// Signs any content as a token would (for tests of odd TSTInfo encodings).
+    pub fn sign_content(&self, tst_info: &[u8], embed_cert: bool) -> Vec<u8> {
+        let sha256_alg = tlv(
+            0x30,
+            &tlv(
+                0x06,
+                &[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01],
+            ),
+        );
+        let digest =
+            motcua_signing::openssl::hash::hash(MessageDigest::sha256(), tst_info).unwrap();
+        let cert_der = self.cert.to_der().unwrap();
+        let cert_hash =
+            motcua_signing::openssl::hash::hash(MessageDigest::sha256(), &cert_der).unwrap();
+        let attribute =
+            |oid: &[u8], value: Vec<u8>| tlv(0x30, &[tlv(0x06, oid), tlv(0x31, &value)].concat());
+        let mut attributes = [
+            attribute(OID_CONTENT_TYPE, tlv(0x06, OID_TST_INFO)),
+            attribute(OID_MESSAGE_DIGEST, tlv(0x04, &digest)),
+            attribute(
+                OID_SIGNING_CERTIFICATE_V2,
+                tlv(0x30, &tlv(0x30, &tlv(0x30, &tlv(0x04, &cert_hash)))),
+            ),
+        ];
+        attributes.sort();
+        let signed_attrs = tlv(0x31, &attributes.concat());
+        let mut signer = Signer::new(MessageDigest::sha256(), &self.key).unwrap();
+        signer.update(&signed_attrs).unwrap();
+        let signature = signer.sign_to_vec().unwrap();
+        let mut implicit_attrs = signed_attrs;
+        implicit_attrs[0] = 0xa0;
+        let serial = self.cert.serial_number().to_bn().unwrap().to_vec();
+        let mut serial_content = serial;
+        if serial_content.first().is_none_or(|b| b & 0x80 != 0) {
+            serial_content.insert(0, 0);
+        }
+        let signer_info = tlv(
+            0x30,
+            &[
+                int(1),
+                tlv(
+                    0x30,
+                    &[
+                        self.cert.issuer_name().to_der().unwrap(),
+                        tlv(0x02, &serial_content),
+                    ]
+                    .concat(),
+                ),
+                sha256_alg.clone(),
+                implicit_attrs,
+                tlv(0x30, &tlv(0x06, OID_ECDSA_WITH_SHA256)),
+                tlv(0x04, &signature),
+            ]
+            .concat(),
+        );
+        let mut certificates = Vec::new();
+        if embed_cert {
+            certificates.extend(cert_der);
+        }
+        for extra in &self.extra_certs {
+            certificates.extend(extra.to_der().unwrap());
+        }
+        let mut signed_data = [
+            int(3),
+            tlv(0x31, &sha256_alg),
+            tlv(
+                0x30,
+                &[tlv(0x06, OID_TST_INFO), tlv(0xa0, &tlv(0x04, tst_info))].concat(),
+            ),
+        ]
+        .concat();
+        if !certificates.is_empty() {
+            signed_data.extend(tlv(0xa0, &certificates));
+        }
+        signed_data.extend(tlv(0x31, &signer_info));
+        tlv(
+            0x30,
+            &[
+                tlv(0x06, OID_SIGNED_DATA),
+                tlv(0xa0, &tlv(0x30, &signed_data)),
+            ]
+            .concat(),
+        )
+    }
+
+    /// Time-stamps a signature as a TSA would at `gen_time`: the imprint is the SHA-256 of the
+    /// signature value, and the token is added with `add_signature_timestamp`.
+    pub fn stamp(&self, cms: &[u8], gen_time: &str) -> Vec<u8> {
+        let token = self.token(&TokenSpec {
+            hash: "sha256",
+            imprint: motcua_signing::time_stamp_imprint(cms, MessageDigest::sha256()).unwrap(),
+            gen_time: gen_time.to_string(),
+            serial: 4242,
+            embed_cert: true,
+        });
+        motcua_signing::add_signature_timestamp(cms, &token).unwrap()
+    }
 }
 
 // A tiny DER writer for the CRL.
@@ -217,8 +499,10 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         out.push(len as u8);
     } else if len < 0x100 {
         out.extend([0x81, len as u8]);
-    } else {
+    } else if len < 0x10000 {
         out.extend([0x82, (len >> 8) as u8, len as u8]);
+    } else {
+        out.extend([0x83, (len >> 16) as u8, (len >> 8) as u8, len as u8]);
     }
     out.extend_from_slice(content);
     out

@@ -247,6 +247,9 @@ pub enum Cmd {
     /// E-forms for designers: check, validate sample data, render.
     #[command(subcommand)]
     Forms(crate::forms_cli::FormsCmd),
+    /// Verify an exported dossier archive offline (journal hash chain, documents, signatures,
+    /// signed checkpoints) against trusted roots; exit status 0 only when everything holds.
+    Verify(crate::audit_cli::VerifyArgs),
     /// Run the birth-registration procedure end to end on a fresh embedded database.
     Demo {
         /// Keep the demo database here instead of a fresh temporary file.

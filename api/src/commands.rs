@@ -447,6 +447,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Calendar(cmd) => crate::calendar::run(cmd, &calendar(g)?, g.json),
         Cmd::Forms(cmd) => crate::forms_cli::run(cmd, g.json),
         Cmd::Signature(cmd) => crate::signature_cli::run(cmd, g.json),
+        Cmd::Verify(args) => crate::audit_cli::verify_file(&args, g.json),
         Cmd::Dossier(cmd) => crate::dossier_cli::run(g, cmd).await,
     }
 }

@@ -6,6 +6,7 @@
 //! engine and the definitions return typed errors, and JSON for clients is made here, by hand,
 //! from engine types (`output`).
 
+pub mod audit_cli;
 pub mod calendar;
 pub mod cli;
 pub mod commands;

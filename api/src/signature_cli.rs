@@ -149,17 +149,7 @@ fn verify(
     html: Option<&Path>,
     json: bool,
 ) -> Result<()> {
-    let mut trust = TrustStore::new();
-    for path in roots {
-        trust
-            .add_roots_pem_file(path)
-            .with_context(|| format!("cannot load trusted roots from {}", path.display()))?;
-    }
-    for path in crls {
-        trust
-            .add_crl_file(path)
-            .with_context(|| format!("cannot load the CRL {}", path.display()))?;
-    }
+    let trust = load_trust(roots, crls)?;
     let data = read(document)?;
     let now = Utc::now();
     let reports = match signature {
@@ -186,6 +176,22 @@ fn verify(
         );
     }
     Ok(())
+}
+
+/// The trust store from root PEM files and CRL files (PEM or DER).
+pub fn load_trust(roots: &[PathBuf], crls: &[PathBuf]) -> Result<TrustStore> {
+    let mut trust = TrustStore::new();
+    for path in roots {
+        trust
+            .add_roots_pem_file(path)
+            .with_context(|| format!("cannot load trusted roots from {}", path.display()))?;
+    }
+    for path in crls {
+        trust
+            .add_crl_file(path)
+            .with_context(|| format!("cannot load the CRL {}", path.display()))?;
+    }
+    Ok(trust)
 }
 
 /// Adds CA certificates from a PEM file to an identity loaded from PKCS#12.

@@ -176,6 +176,22 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// Signs checkpoints when `every` has passed since the last one (by the engine's clock), or
+    /// when there is none yet; the job executor's pass calls it with the engine's key. Returns
+    /// what it signed (nothing when it is not due or nothing changed).
+    pub async fn checkpoint_if_due(
+        &self,
+        key: &SigningIdentity,
+        every: chrono::Duration,
+    ) -> Result<Vec<CheckpointRecord>, EngineError> {
+        if let Some(last) = self.store.last_checkpoint().await? {
+            if self.clock.now() < last.at + every {
+                return Ok(Vec::new());
+            }
+        }
+        self.checkpoint(key).await
+    }
+
     /// The checkpoints covering an instance, oldest first.
     pub async fn checkpoints_of(
         &self,

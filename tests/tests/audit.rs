@@ -244,16 +244,28 @@ async fn checkpoints_cover_what_changed_and_chain_to_each_other(backend: Backend
     let b_instance = s.engine.dossier(&b).await.unwrap().dossier.instance;
     assert_eq!(s.engine.checkpoints_of(a_instance).await.unwrap().len(), 1);
     assert_eq!(s.engine.checkpoints_of(b_instance).await.unwrap().len(), 2);
+    // At intervals, by the engine's clock: not before `every` has passed since the last one.
+    receive(&s, "Phạm Thị Dung", "046090000004").await;
+    let every = chrono::Duration::minutes(5);
+    assert!(s
+        .engine
+        .checkpoint_if_due(&s.key, every)
+        .await
+        .unwrap()
+        .is_empty());
+    s.db.clock.advance(chrono::Duration::minutes(5));
+    let due = s.engine.checkpoint_if_due(&s.key, every).await.unwrap();
+    assert_eq!((due.len(), due[0].id, due[0].size), (1, 3, 1));
     // Two nodes racing: each makes its own number, none is written twice.
     let other = s.db.open().await;
     receive(&s, "Lê Văn Cường", "046090000003").await;
     let (x, y) = tokio::join!(s.engine.checkpoint(&s.key), other.checkpoint(&s.key));
     let ids: Vec<i64> = x.unwrap().iter().chain(&y.unwrap()).map(|c| c.id).collect();
-    assert!(ids.contains(&3), "{ids:?}");
+    assert!(ids.contains(&4), "{ids:?}");
     assert_eq!(
         s.db.count(&s.engine, "SELECT COUNT(*) FROM journal_checkpoints")
             .await,
-        ids.len() as i64 + 2
+        ids.len() as i64 + 3
     );
 }
 

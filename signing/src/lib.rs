@@ -11,6 +11,8 @@
 //!   (CAdES B-T); the verifier checks such a token and uses its genTime as the proof of
 //!   existence of the signature.
 //! * [`TrustStore`] holds the only trust anchors (configured roots) and the CRLs.
+//! * [`LocalAuthority`] issues real certificates from a local root, for the demo and trials
+//!   (never for production signatures).
 //!
 //! The crate is a leaf: it knows nothing of BPMN, forms, the database or HTTP, reads no files
 //! except through the explicit `*_file` helpers, and never prints. Cryptography is OpenSSL's
@@ -19,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod authority;
 mod cms;
 mod der;
 mod error;
@@ -30,6 +33,7 @@ mod timestamp;
 mod trust;
 mod verify;
 
+pub use authority::{to_pkcs12, LocalAuthority};
 pub use error::{DerError, SignError, TrustError};
 pub use report::{
     report_html, report_text, Indication, SignatureFormat, SignatureReport, SignerSummary,

@@ -160,7 +160,7 @@ impl<S: Store> Engine<S> {
             .ok_or_else(|| EngineError::Invalid("no document store configured".into()))
     }
 
-    async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, EngineError> {
+    pub(crate) async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, EngineError> {
         let blobs = self.blob_store()?;
         tokio::task::spawn_blocking(move || blobs.put(&bytes))
             .await
@@ -168,7 +168,7 @@ impl<S: Store> Engine<S> {
             .map_err(blob_error)
     }
 
-    async fn get_blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
+    pub(crate) async fn get_blob(&self, sha256: &str) -> Result<Vec<u8>, EngineError> {
         let blobs = self.blob_store()?;
         let sha256 = sha256.to_owned();
         tokio::task::spawn_blocking(move || blobs.get(&sha256))
@@ -428,7 +428,7 @@ impl<S: Store> Engine<S> {
         !dossier.state.is_finished() && dossier.due_at.is_some_and(|d| d < self.clock.now())
     }
 
-    async fn dossier_row(&self, code: &str) -> Result<DossierRecord, EngineError> {
+    pub(crate) async fn dossier_row(&self, code: &str) -> Result<DossierRecord, EngineError> {
         self.store
             .dossier(code)
             .await?
@@ -448,7 +448,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Commits one dossier change on the instance's stored state: version + 1, one event.
-    async fn commit_dossier_change(
+    pub(crate) async fn commit_dossier_change(
         &self,
         instance: InstanceId,
         event: Event,

@@ -3,7 +3,8 @@
 //! counter's PKCS#12 key with a password file, signer certificates mapped to users and
 //! agencies), then over HTTP (both databases) a tampered signature refused with 422
 //! `signature-invalid` and its report, a valid one stored, server-side signing, the list, and
-//! the task completed; and from the command line `motcua dossier sign|signatures`.
+//! the task completed; with tokens on, server-side signing with the caller's own agency's key
+//! only; and from the command line `motcua dossier sign|signatures`.
 
 mod common;
 
@@ -120,10 +121,15 @@ impl Answer {
     }
 }
 
-async fn send(base: &str, method: Method, path: &str, user: &str, body: Option<Value>) -> Answer {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{base}{path}"))
-        .header("X-Motcua-User", user);
+/// Sends a request as `who`: a bearer token when it looks like a JWT (`eyJ...`), else the
+/// user named in `X-Motcua-User` (open development mode).
+async fn send(base: &str, method: Method, path: &str, who: &str, body: Option<Value>) -> Answer {
+    let request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    let mut request = if who.starts_with("eyJ") {
+        request.bearer_auth(who)
+    } else {
+        request.header("X-Motcua-User", who)
+    };
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -319,7 +325,110 @@ async fn signatures_over_http(backend: Backend) {
     assert!(!server.log_text().contains(PASSWORD));
 }
 
-on_both_databases!(signatures_over_http);
+/// A token signed with `secret` for `role` in `agency`, valid for an hour.
+fn token(secret: &str, user: &str, role: &str, agency: Option<&str>) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let claims =
+        json!({ "sub": user, "role": role, "agency": agency, "groups": ["mot-cua"], "exp": exp });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// With tokens on, server-side signing uses the key of the caller's own agency: a servant of
+/// another agency does not see the dossier, a servant naming another agency's key is refused,
+/// the dossier's servant signs with their agency's key.
+async fn server_side_signing_with_tokens(backend: Backend) {
+    let Some(db) = TestDb::new(backend, "server_side_signing_with_tokens").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let keys = write_keys(dir.path());
+    let secret = "mot-bi-mat-du-dai-cho-hs256-0123456789";
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    let documents = dir.path().join("documents");
+    let server = Server::start(
+        db.url(),
+        &dir.path().join("server.log"),
+        &[
+            "--no-worker",
+            "--documents",
+            documents.to_str().unwrap(),
+            "--signing",
+            keys.signing.to_str().unwrap(),
+            "--jwt-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+    );
+    let base = server.base.as_str();
+    let admin = token(secret, "quan-tri", "admin", None);
+    let own = token(secret, "lan", "servant", Some(AGENCY));
+    let other = token(secret, "hoa", "servant", Some(OTHER));
+    let auditor = token(secret, "kiem-tra", "auditor", None);
+    send(
+        base,
+        Method::POST,
+        "/deployments",
+        &admin,
+        Some(json!({ "files": [{ "name": "chung-thuc-ky-so.bpmn", "xml": BPMN }] })),
+    )
+    .await
+    .expect(StatusCode::CREATED);
+    let dossier = send(base, Method::POST, "/dossiers", &own, Some(submit_body()))
+        .await
+        .expect(StatusCode::CREATED)
+        .clone();
+    let code = dossier["code"].as_str().unwrap().to_owned();
+    let sign = format!("/dossiers/{code}/documents/ban-chinh/sign");
+
+    send(base, Method::POST, &sign, &other, None)
+        .await
+        .problem(StatusCode::NOT_FOUND, "not-found");
+    send(
+        base,
+        Method::GET,
+        &format!("/dossiers/{code}/signatures"),
+        &other,
+        None,
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND, "not-found");
+    send(
+        base,
+        Method::POST,
+        &sign,
+        &own,
+        Some(json!({ "agency": OTHER })),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN, "forbidden");
+    send(base, Method::POST, &sign, &auditor, None)
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    let signed = send(base, Method::POST, &sign, &own, None).await;
+    let s = signed.expect(StatusCode::CREATED);
+    assert_eq!(s["signer_agency"], AGENCY, "{s}");
+    assert_eq!(s["added_by"], "lan", "{s}");
+    let list = send(
+        base,
+        Method::GET,
+        &format!("/dossiers/{code}/signatures"),
+        &auditor,
+        None,
+    )
+    .await;
+    assert_eq!(list.expect(StatusCode::OK).as_array().unwrap().len(), 1);
+}
+
+on_both_databases!(signatures_over_http, server_side_signing_with_tokens);
 
 // ---- the command line -------------------------------------------------------------------------
 

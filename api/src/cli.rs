@@ -72,6 +72,11 @@ pub struct Global {
     /// on slips; default: the example directory shipped in engine/agencies/hue.toml.
     #[arg(long, global = true, env = "MOTCUA_AGENCIES")]
     pub agencies: Option<std::path::PathBuf>,
+    /// The signing configuration (TOML): trust anchors, CRLs, the agencies' server-side keys,
+    /// the engine's key and the signer certificates mapped to users and agencies (see
+    /// README, "Signatures"). Without it, signatures cannot be attached or made.
+    #[arg(long, global = true, env = "MOTCUA_SIGNING")]
+    pub signing: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,12 +43,16 @@ pub async fn open(global: &Global) -> Result<Engine<AnyStore>> {
             Agencies::parse(&path.display().to_string(), &text)?
         }
     };
-    Ok(Engine::new(store, Arc::new(SystemClock))
+    let engine = Engine::new(store, Arc::new(SystemClock))
         .with_calendar(calendar(global)?)
         .with_due_soon(global.due_soon_days)
         .with_blobs(Arc::new(FolderBlobStore::new(&global.documents_dir)))
         .with_templates(Templates::with_overrides(global.templates.clone()))
-        .with_agencies(agencies))
+        .with_agencies(agencies);
+    Ok(match &global.signing {
+        None => engine,
+        Some(path) => engine.with_signatures(crate::signing_config::load(path)?),
+    })
 }
 
 /// The working-day calendar: the shipped data, or the folder given by `--calendar`.
@@ -118,7 +122,7 @@ fn job_id(s: &str) -> Result<JobId> {
 pub async fn run(cli: Cli) -> Result<()> {
     let g = &cli.global;
     match cli.command {
-        Cmd::Demo { keep } => crate::demo::run(keep, g.json).await,
+        Cmd::Demo { keep } => crate::demo::run(keep, g.json, g.signing.as_deref()).await,
         Cmd::Deploy { files, name } => {
             let engine = open(g).await?;
             let mut loaded = Vec::with_capacity(files.len());

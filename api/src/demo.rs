@@ -40,12 +40,20 @@ const FORMS: [(&str, &str); 3] = [
 /// UBND xã Phú Thượng in the shipped agency directory.
 const AGENCY: &str = "000.00.02.H22";
 
-async fn open(url: &str, documents: &std::path::Path) -> Result<Engine<SqliteStore>> {
+async fn open(
+    url: &str,
+    documents: &std::path::Path,
+    signing: Option<&std::path::Path>,
+) -> Result<Engine<SqliteStore>> {
     let store = SqliteStore::open(&SqliteConfig::new(url))
         .await
         .with_context(|| format!("cannot open {url}"))?;
-    Ok(Engine::new(store, Arc::new(SystemClock))
-        .with_blobs(Arc::new(FolderBlobStore::new(documents))))
+    let engine = Engine::new(store, Arc::new(SystemClock))
+        .with_blobs(Arc::new(FolderBlobStore::new(documents)));
+    Ok(match signing {
+        None => engine,
+        Some(path) => engine.with_signatures(crate::signing_config::load(path)?),
+    })
 }
 
 /// Writes a form of Circular 01/2018 for the dossier next to the database.
@@ -120,7 +128,12 @@ async fn work(
 }
 
 /// Runs the demo.
-pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
+/// `signing` is the `--signing` configuration, loaded into the demo's engine when given.
+pub async fn run(
+    keep: Option<PathBuf>,
+    json_out: bool,
+    signing: Option<&std::path::Path>,
+) -> Result<()> {
     let path = match keep {
         Some(p) => p,
         None => std::env::temp_dir().join(format!("motcua-demo-{}.db", uuid::Uuid::now_v7())),
@@ -140,7 +153,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
 
     let documents = path.with_extension("documents");
     let slips = path.with_extension("slips");
-    let engine = open(&url, &documents).await?;
+    let engine = open(&url, &documents, signing).await?;
     let mut files = vec![DeployFile {
         name: CATALOG_FILE.to_owned(),
         bytes: BIRTH_REGISTRATION.as_bytes().to_vec(),
@@ -293,7 +306,7 @@ pub async fn run(keep: Option<PathBuf>, json_out: bool) -> Result<()> {
     say!("5. Khởi động lại: đóng cơ sở dữ liệu và mở lại — quy trình tiếp tục từ nơi đã dừng");
     engine.store().close().await;
     drop(engine);
-    let engine = open(&url, &documents).await?;
+    let engine = open(&url, &documents, signing).await?;
     let state = engine.instance(id).await?;
     let waiting: Vec<&str> = state.tokens.iter().map(|t| t.node.as_str()).collect();
     say!("   đang chờ tại: {}", waiting.join(", "));

@@ -1,7 +1,8 @@
 //! `motcua dossier`: the one-stop counter and auditors from the command line — submit a
 //! dossier with its documents, show it, list and read its documents (checked against their
 //! hashes), supplement, certify into the applicant's store, move it through its lifecycle,
-//! set a new return date, and print the slips of Circular 01/2018 as HTML.
+//! set a new return date, sign documents (a signature file, or server-side with the agency's
+//! key) and list their signatures, and print the slips of Circular 01/2018 as HTML.
 //!
 //! The work is in `motcua_engine` (dossiers, slips) and `motcua_forms` (rendering); this
 //! module parses arguments and prints answers (Vietnamese, or JSON with `--json`).
@@ -16,7 +17,7 @@ use motcua_engine::slips::SlipForm;
 use motcua_engine::store::any::AnyStore;
 use motcua_engine::{
     Applicant, ApplicantKind, CertifyInput, DocumentInput, DocumentRecord, DossierState,
-    DossierView, Engine, SubmitDossier,
+    DossierView, Engine, EngineError, SignatureRecord, SubmitDossier,
 };
 use serde_json::{json, Map};
 
@@ -167,6 +168,26 @@ pub enum DossierCmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Sign the latest version of a document: attach a detached CMS signature made elsewhere
+    /// (`--signature FILE.p7s`, verified before it is stored), or without it sign server-side
+    /// with the agency's key from the `--signing` configuration.
+    Sign {
+        /// Dossier code.
+        code: String,
+        /// Slot.
+        slot: String,
+        /// A detached CMS signature over the document (DER, or PEM).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// Server-side: the agency whose key signs (default: the dossier's agency).
+        #[arg(long, conflicts_with = "signature")]
+        agency: Option<String>,
+    },
+    /// The signatures stored with a dossier.
+    Signatures {
+        /// Dossier code.
+        code: String,
+    },
     /// An applicant's document store: what is on file for reuse.
     Applicant {
         /// `citizen_id` or `tax_code`.
@@ -273,6 +294,72 @@ fn documents_table(docs: &[DocumentRecord]) {
         ]);
     }
     say!("{t}");
+}
+
+/// A signature file's DER: DER as is, or the base64 body of a PEM (`-----BEGIN PKCS7-----`,
+/// `CMS`).
+fn signature_der(path: &Path) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Some(text) = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| t.trim_start().starts_with("-----BEGIN"))
+    else {
+        return Ok(bytes);
+    };
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .with_context(|| format!("{} is a PEM file whose body is not base64", path.display()))
+}
+
+fn print_signature(s: &SignatureRecord, json_out: bool) -> Result<()> {
+    if json_out {
+        print_json(&serde_json::to_value(s)?);
+        return Ok(());
+    }
+    say!(
+        "{}: «{}» phiên bản {} đã được ký{}",
+        s.dossier_code,
+        s.slot,
+        s.version,
+        if s.server_side {
+            " (phía máy chủ)"
+        } else {
+            ""
+        }
+    );
+    say!("  người ký: {}", s.signer_subject);
+    say!(
+        "  gán cho: {}",
+        match (&s.signer_user, &s.signer_agency) {
+            (Some(u), Some(a)) => format!("{u} — cơ quan {a}"),
+            (Some(u), None) => u.clone(),
+            (None, Some(a)) => format!("cơ quan {a}"),
+            (None, None) => "(chứng thư chưa được gán cho người dùng hay cơ quan nào)".to_owned(),
+        }
+    );
+    say!("  SHA-256 giấy tờ: {}", s.document_sha256);
+    Ok(())
+}
+
+/// A refused signature: the report for people, then the error.
+fn signature_error(e: EngineError, json_out: bool) -> anyhow::Error {
+    if let EngineError::Signature { report } = &e {
+        if json_out {
+            print_json(&json!(report));
+        } else {
+            say!(
+                "{}",
+                motcua_signing::report_text(std::slice::from_ref(report.as_ref()))
+            );
+        }
+    }
+    e.into()
 }
 
 async fn slip_html(engine: &Engine<AnyStore>, code: &str, form: &str) -> Result<String> {
@@ -444,6 +531,63 @@ pub async fn run(g: &Global, cmd: DossierCmd) -> Result<()> {
             let slip = engine.dossier_register(&agency, from, to).await?;
             let html = motcua_forms::slips::render(engine.templates(), &slip)?;
             write_or_print(&html, output.as_deref())
+        }
+        DossierCmd::Sign {
+            code,
+            slot,
+            signature,
+            agency,
+        } => {
+            let record = match signature {
+                Some(path) => {
+                    let der = signature_der(&path)?;
+                    engine
+                        .attach_signature(&code, &slot, &der, options(g))
+                        .await
+                }
+                None => {
+                    let agency = match agency {
+                        Some(a) => a,
+                        None => engine.dossier(&code).await?.dossier.agency,
+                    };
+                    engine
+                        .sign_document(&code, &slot, &agency, options(g))
+                        .await
+                }
+            }
+            .map_err(|e| signature_error(e, g.json))?;
+            print_signature(&record, g.json)
+        }
+        DossierCmd::Signatures { code } => {
+            let list = engine.dossier_signatures(&code).await?;
+            if g.json {
+                print_json(&json!(list));
+            } else {
+                let mut t = table(&[
+                    "giấy tờ",
+                    "phiên bản",
+                    "người ký",
+                    "người dùng",
+                    "cơ quan",
+                    "máy chủ",
+                    "ký lúc",
+                    "SHA-256 giấy tờ",
+                ]);
+                for s in &list {
+                    t.add_row(vec![
+                        s.slot.clone(),
+                        s.version.to_string(),
+                        s.signer_subject.clone(),
+                        s.signer_user.clone().unwrap_or_default(),
+                        s.signer_agency.clone().unwrap_or_default(),
+                        if s.server_side { "có" } else { "" }.to_owned(),
+                        s.signing_time.map(local).unwrap_or_default(),
+                        s.document_sha256.chars().take(16).collect::<String>() + "…",
+                    ]);
+                }
+                say!("{t}");
+            }
+            Ok(())
         }
         DossierCmd::Applicant { kind: k, id } => {
             let docs = engine.applicant_documents(kind(&k)?, &id).await?;

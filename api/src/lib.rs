@@ -16,6 +16,7 @@ pub mod forms_cli;
 pub mod http;
 pub mod output;
 pub mod signature_cli;
+pub mod signing_config;
 pub mod token;
 pub mod webhook_delivery;
 pub mod worker;

@@ -67,6 +67,10 @@ pub struct UserTask {
     /// Completing it needs every required document of the dossier (motcua `checksDocuments`):
     /// the receiving step's checklist.
     pub checks_documents: bool,
+    /// Document slots whose latest version must carry a valid signature by the acting user or
+    /// the task's agency before the task can be completed (motcua `requiresSignatures`,
+    /// whitespace- or comma-separated). Each is a `<motcua:document>` slot of the process.
+    pub requires_signatures: Vec<String>,
 }
 
 /// A document a procedure's dossiers carry (`<motcua:document>` in the process's

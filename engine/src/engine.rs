@@ -124,6 +124,8 @@ pub struct Engine<S: Store> {
     pub(crate) blobs: Option<Arc<dyn crate::dossier::BlobStore>>,
     pub(crate) agencies: Arc<crate::agency::Agencies>,
     pub(crate) templates: Arc<motcua_forms::templates::Templates>,
+    /// Trust anchors, signer mappings and keys (none until [`Engine::with_signatures`]).
+    pub(crate) signatures: Option<Arc<crate::signatures::SignatureSetup>>,
 }
 
 fn fingerprint(value: &Value) -> String {
@@ -154,6 +156,7 @@ impl<S: Store> Engine<S> {
             blobs: None,
             agencies: Arc::new(crate::agency::Agencies::shipped()),
             templates: Arc::new(motcua_forms::templates::Templates::built_in()),
+            signatures: None,
         }
     }
 

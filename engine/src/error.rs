@@ -38,6 +38,13 @@ pub enum EngineError {
         /// Every failing field.
         errors: Vec<motcua_forms::validate::FieldError>,
     },
+    /// A signature was refused: its validation report is not TOTAL_PASSED. Nothing was
+    /// changed.
+    #[error("the signature is not valid: {} {}: {}", .report.indication.as_str(), .report.sub_indication.map(|s| s.as_str()).unwrap_or(""), .report.summary_vi)]
+    Signature {
+        /// The validation report (DSS-style).
+        report: Box<motcua_signing::SignatureReport>,
+    },
     /// Bad input (e.g. an empty deployment).
     #[error("invalid input: {0}")]
     Invalid(String),

@@ -247,6 +247,11 @@ pub enum Event {
         /// The certification.
         certified: CertifiedDocument,
     },
+    /// A verified signature over a document version was stored with the dossier.
+    DocumentSigned {
+        /// The signature.
+        signature: SignedDocument,
+    },
 }
 
 /// A document version as the journal records it.
@@ -285,6 +290,31 @@ pub struct CertifiedDocument {
     pub sha256: String,
 }
 
+/// A stored signature as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedDocument {
+    /// The signature's id.
+    pub id: String,
+    /// The document's slot.
+    pub slot: String,
+    /// The signed version.
+    pub version: i32,
+    /// SHA-256 of the signed document version.
+    pub document_sha256: String,
+    /// SHA-256 of the CMS signature (DER), its blob's address.
+    pub signature_sha256: String,
+    /// The signer certificate's subject.
+    pub signer_subject: String,
+    /// SHA-256 of the signer certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// The user the certificate is mapped to, if any.
+    pub signer_user: Option<String>,
+    /// The agency the certificate is mapped to, if any.
+    pub signer_agency: Option<String>,
+    /// Signed by the engine with an agency's key.
+    pub server_side: bool,
+}
+
 impl Event {
     /// For a dossier event: whether it is a command of its own (one commit, the instance's
     /// version + 1) rather than part of the instance's start commit (`dossier_received`).
@@ -295,7 +325,8 @@ impl Event {
             Event::DossierStateChanged { .. }
             | Event::DossierRescheduled { .. }
             | Event::DocumentAttached { .. }
-            | Event::DocumentCertified { .. } => Some(true),
+            | Event::DocumentCertified { .. }
+            | Event::DocumentSigned { .. } => Some(true),
             _ => None,
         }
     }
@@ -332,6 +363,7 @@ impl Event {
             Event::DossierRescheduled { .. } => "dossier_rescheduled",
             Event::DocumentAttached { .. } => "document_attached",
             Event::DocumentCertified { .. } => "document_certified",
+            Event::DocumentSigned { .. } => "document_signed",
         }
     }
 }

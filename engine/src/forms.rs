@@ -8,7 +8,8 @@
 //! form) is not checked. The latest deployed version of the form is used.
 //!
 //! A user task with `motcua:checksDocuments="true"` (the counter's receiving step) cannot be
-//! completed while its dossier lacks a document the procedure lists as required.
+//! completed while its dossier lacks a document the procedure lists as required, and one with
+//! `motcua:requiresSignatures` until the documents are signed (see [`crate::signatures`]).
 
 use serde_json::{Map, Value};
 
@@ -110,17 +111,23 @@ impl<S: Store> Engine<S> {
             | Command::Resolve { task, variables } => (*task, variables),
             _ => return Ok(None),
         };
-        let user_task = state
+        let task_node = state
             .task_token(task)
-            .and_then(|t| model.node_by_id(&t.node))
-            .and_then(|idx| match &model.node(idx).kind {
-                NodeKind::UserTask(u) => Some(u),
-                _ => None,
-            });
-        if matches!(command, Command::Complete { .. })
-            && user_task.is_some_and(|u| u.checks_documents)
-        {
-            self.check_documents(model, state).await?;
+            .and_then(|t| model.node_by_id(&t.node));
+        let user_task = task_node.and_then(|idx| match &model.node(idx).kind {
+            NodeKind::UserTask(u) => Some(u),
+            _ => None,
+        });
+        if let Command::Complete { by, .. } = command {
+            if user_task.is_some_and(|u| u.checks_documents) {
+                self.check_documents(model, state).await?;
+            }
+            if let (Some(idx), Some(u)) = (task_node, user_task) {
+                if !u.requires_signatures.is_empty() {
+                    self.check_signatures(model, state, idx, &u.requires_signatures, by.as_deref())
+                        .await?;
+                }
+            }
         }
         let form_key = user_task.and_then(|u| u.form_key.as_deref());
         if form_key.is_none() {

@@ -24,6 +24,7 @@ mod forms;
 pub mod ids;
 pub mod merkle;
 pub mod replay;
+pub mod signatures;
 pub mod slips;
 pub mod state;
 pub mod step;
@@ -36,13 +37,14 @@ pub use command::{Command, Effect, Transition};
 pub use dossier::{
     Applicant, ApplicantDocument, ApplicantKind, BlobError, BlobStore, CertifyInput, CertifySlot,
     DocumentInput, DocumentRecord, DossierRecord, DossierState, DossierView, FolderBlobStore,
-    SubmitDossier,
+    SignatureRecord, SubmitDossier,
 };
 pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};
 pub use error::EngineError;
 pub use event::Event;
 pub use feed::{CounterSnapshot, Stats};
 pub use ids::{DefinitionRef, InstanceId, JobId, TaskId};
+pub use signatures::{certificate_fingerprint, SignatureSetup, SignerMapping};
 pub use state::{InstanceState, InstanceStatus};
 pub use store::any::AnyStore;
 pub use store::postgres::{PostgresConfig, PostgresStore};

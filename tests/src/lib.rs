@@ -5,6 +5,14 @@
 //! PostgreSQL run reports `SKIPPED <test> on postgres` on standard error, by name, and passes:
 //! never a silent skip. Each PostgreSQL run gets its own database, dropped when the test ends.
 
+/// A real test PKI built at test time (root → agency CA → user certificates), shared with the
+/// signing crate's tests.
+/// (Written for the signing crate's test binaries, where it is private: here it is public, so
+/// `Pki::new` without `Default` is allowed rather than edited.)
+#[path = "../../signing/tests/common/mod.rs"]
+#[allow(clippy::new_without_default)]
+pub mod pki;
+
 use std::io::Write;
 use std::sync::Arc;
 

@@ -2,7 +2,10 @@
 //! or reused from the applicant's store), `GET /dossiers/{code}`, its documents (every version,
 //! and each version's bytes with `ETag: "<sha256>"`), `POST /dossiers/{code}/documents`
 //! (supplement a slot), `POST /dossiers/{code}/transition`, certification of a document into
-//! the applicant's store, `GET /applicants/{kind}/{id}/documents` ("submit paper once"), the
+//! the applicant's store, signatures (`POST /dossiers/{code}/documents/{slot}/signatures` to
+//! attach a verified detached CMS, `POST .../{slot}/sign` to sign server-side with the agency's
+//! key, `GET /dossiers/{code}/signatures`), `GET /applicants/{kind}/{id}/documents` ("submit
+//! paper once"), the
 //! printed slips of Circular 01/2018 (forms 01–05 per dossier, `GET /agencies/{agency}/register`
 //! for form 06) as HTML.
 //!
@@ -26,16 +29,17 @@ use chrono::{DateTime, NaiveDate, Utc};
 use motcua_engine::slips::SlipForm;
 use motcua_engine::{
     Applicant, ApplicantDocument, ApplicantKind, CertifyInput, CertifySlot, DocumentInput,
-    DocumentRecord, DossierState, DossierView, EngineError, SubmitDossier,
+    DocumentRecord, DossierState, DossierView, EngineError, SignatureRecord, SubmitDossier,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::Action;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Caller, Json, Path, Query};
+use super::extract::{Caller, Json, OptionalJson, Path, Query};
 use super::openapi::{
     ApplicantDocumentDto, BinaryDto, DocumentDto, DossierDto, DossierStateDto, Problem,
+    SignatureDto,
 };
 use super::state::AppState;
 
@@ -53,6 +57,12 @@ pub fn router() -> Router<AppState> {
             "/dossiers/{code}/documents/{slot}/{version}/certify",
             post(certify),
         )
+        .route(
+            "/dossiers/{code}/documents/{slot}/signatures",
+            post(attach_signature),
+        )
+        .route("/dossiers/{code}/documents/{slot}/sign", post(sign))
+        .route("/dossiers/{code}/signatures", get(signatures))
         .route("/dossiers/{code}/transition", post(transition))
         .route("/dossiers/{code}/slips/{form}", get(slip))
         .route(
@@ -238,6 +248,25 @@ pub struct TransitionRequest {
     expected_version: Option<i64>,
 }
 
+/// A detached CMS signature made elsewhere (the signer's token or software).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignatureRequest {
+    /// The CMS SignedData (DER, detached), standard base64.
+    signature: String,
+}
+
+/// Server-side signing: whose key signs.
+#[derive(Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// The agency whose configured key signs. With tokens on it must be the caller's agency
+    /// (the default); an administrator, or open development mode, may name any and defaults
+    /// to the dossier's agency.
+    #[schema(example = "000.00.01.H22")]
+    agency: Option<String>,
+}
+
 /// The register's period.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -293,6 +322,28 @@ pub fn dossier_json(view: &DossierView) -> Value {
         "updated_at": d.updated_at,
         "data": d.data,
         "documents": view.documents.iter().map(document_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A stored signature as JSON.
+pub fn signature_json(s: &SignatureRecord) -> Value {
+    json!({
+        "id": s.id,
+        "dossier_code": s.dossier_code,
+        "slot": s.slot,
+        "version": s.version,
+        "document_sha256": s.document_sha256,
+        "signature_sha256": s.signature_sha256,
+        "signer_subject": s.signer_subject,
+        "signer_serial": s.signer_serial,
+        "signer_issuer": s.signer_issuer,
+        "fingerprint": s.fingerprint,
+        "signer_user": s.signer_user,
+        "signer_agency": s.signer_agency,
+        "signing_time": s.signing_time,
+        "server_side": s.server_side,
+        "added_at": s.added_at,
+        "added_by": s.added_by,
     })
 }
 
@@ -603,6 +654,134 @@ async fn supplement(
         .add_document(&code, input, caller.options())
         .await?;
     Ok((StatusCode::CREATED, axum::Json(document_json(&record))))
+}
+
+/// Attaches a detached CMS signature over the LATEST version of a slot's document. It is
+/// verified at once against the configured trust anchors; anything but TOTAL_PASSED answers
+/// 422 `signature-invalid` with the validation report and changes nothing. The signer
+/// certificate is matched to a user and agency through the signing configuration.
+#[utoipa::path(
+    post,
+    path = "/dossiers/{code}/documents/{slot}/signatures",
+    tag = "dossiers",
+    operation_id = "attachDossierSignature",
+    params(
+        ("code" = String, Path, description = "The dossier code"),
+        ("slot" = String, Path, description = "The document slot"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = SignatureRequest,
+    responses(
+        (status = 201, description = "Verified and stored: the signature", body = SignatureDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, bad base64), or no signing configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this, or the dossier is another agency's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such dossier or document, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the dossier is finished, or another command changed it first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`signature-invalid`: the signature is not valid for the document (`report` is the validation report); nothing was changed", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn attach_signature(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((code, slot)): Path<(String, String)>,
+    Json(body): Json<SignatureRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    changeable_dossier(&state, &caller, &code).await?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.signature.trim())
+        .map_err(|e| ApiError::Invalid(format!("signature is not valid base64: {e}")))?;
+    let record = state
+        .engine
+        .attach_signature(&code, &slot, &der, caller.options())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(signature_json(&record))))
+}
+
+/// Signs the LATEST version of a slot's document server-side with an agency's configured key
+/// (the counter's "digitize and certify"). With tokens on, the key is the caller's agency's.
+#[utoipa::path(
+    post,
+    path = "/dossiers/{code}/documents/{slot}/sign",
+    tag = "dossiers",
+    operation_id = "signDossierDocument",
+    params(
+        ("code" = String, Path, description = "The dossier code"),
+        ("slot" = String, Path, description = "The document slot"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = Option<SignRequest>,
+    responses(
+        (status = 201, description = "Signed and stored: the signature", body = SignatureDto),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields), or no signing configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this, the dossier is another agency's, or the key is not the caller's agency's", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such dossier or document, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the dossier is finished, or another command changed it first", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`rejected`: the agency has no configured key; `signature-invalid`: the key's certificate does not verify against the trust anchors (`report`)", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn sign(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((code, slot)): Path<(String, String)>,
+    OptionalJson(body): OptionalJson<SignRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let view = changeable_dossier(&state, &caller, &code).await?;
+    let own = caller.principal.as_ref().and_then(|p| p.agency.clone());
+    let agency = match (own, body.agency) {
+        (Some(own), Some(asked)) if own != asked => {
+            return Err(ApiError::Forbidden(format!(
+                "only the key of your own agency ({own}) signs for you, not {asked}'s"
+            )))
+        }
+        (Some(own), _) => own,
+        (None, Some(asked)) => asked,
+        (None, None) => view.dossier.agency.clone(),
+    };
+    let record = state
+        .engine
+        .sign_document(&code, &slot, &agency, caller.options())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(signature_json(&record))))
+}
+
+/// Every signature stored with the dossier, oldest first, each bound to the SHA-256 of the
+/// document version it signs.
+#[utoipa::path(
+    get,
+    path = "/dossiers/{code}/signatures",
+    tag = "dossiers",
+    operation_id = "listDossierSignatures",
+    params(
+        ("code" = String, Path, description = "The dossier code"),
+    ),
+    responses(
+        (status = 200, description = "The signatures, oldest first", body = Vec<SignatureDto>),
+        (status = 400, description = "`invalid`: the request is malformed (bad JSON, unknown fields, a bad id or query)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such dossier, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn signatures(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    visible_dossier(&state, &caller, &code).await?;
+    let list = state.engine.dossier_signatures(&code).await?;
+    Ok(axum::Json(Value::Array(
+        list.iter().map(signature_json).collect(),
+    )))
 }
 
 /// Moves the dossier to another one-stop state, if the lifecycle allows it.

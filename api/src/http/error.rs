@@ -11,6 +11,8 @@
 //! | `conflict` | 409 | another command got there first, or the thing no longer accepts this one |
 //! | `rejected` | 422 | the command does not fit the process (e.g. no gateway flow matches) |
 //! | `deploy-refused` | 422 | a BPMN file was refused: `errors` lists each problem with its position |
+//! | `form-invalid` | 422 | data refused by its form: `errors` lists each failing field |
+//! | `signature-invalid` | 422 | a signature is not valid for its document: `report` is the validation report |
 //! | `internal` | 500 | a database failure or a bug: the details go to the log, never to the client |
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
@@ -45,6 +47,11 @@ pub enum ApiError {
         form: String,
         /// Every failing field.
         errors: Vec<motcua_forms::validate::FieldError>,
+    },
+    /// A signature that is not TOTAL_PASSED; nothing was changed.
+    SignatureInvalid {
+        /// The validation report.
+        report: Box<motcua_signing::SignatureReport>,
     },
     /// A failure that is not the client's: logged when it is made, never shown.
     Internal,
@@ -81,6 +88,11 @@ impl ApiError {
                 "form-invalid",
                 "The data does not fit the form",
             ),
+            ApiError::SignatureInvalid { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "signature-invalid",
+                "The signature is not valid",
+            ),
             ApiError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -105,6 +117,15 @@ impl ApiError {
             ApiError::FormInvalid { form, errors } => format!(
                 "{} field(s) of form {form} are not valid; nothing was changed",
                 errors.len()
+            ),
+            ApiError::SignatureInvalid { report } => format!(
+                "{} {}: {}; nothing was changed",
+                report.indication.as_str(),
+                report
+                    .sub_indication
+                    .map(|s| s.as_str())
+                    .unwrap_or_default(),
+                report.summary_vi
             ),
             ApiError::Internal => {
                 "the server failed; the details are in its log (retry with the same \
@@ -144,6 +165,9 @@ impl ApiError {
         if let ApiError::FormInvalid { form, errors } = self {
             body["form"] = json!(form);
             body["errors"] = json!(errors);
+        }
+        if let ApiError::SignatureInvalid { report } = self {
+            body["report"] = json!(report);
         }
         body
     }
@@ -189,6 +213,7 @@ impl From<EngineError> for ApiError {
             EngineError::Deploy(d) => ApiError::DeployRefused(d),
             EngineError::Invalid(m) => ApiError::Invalid(m),
             EngineError::Form { form, errors } => ApiError::FormInvalid { form, errors },
+            EngineError::Signature { report } => ApiError::SignatureInvalid { report },
             // Two requests racing with one idempotency key: the loser's row was refused.
             EngineError::Store(StoreError::Duplicate(what)) => ApiError::Conflict(format!(
                 "a concurrent request wrote the same {what} first; retry to read its answer"

@@ -85,6 +85,9 @@ pub fn router() -> Router<AppState> {
         super::dossiers::supplement,
         super::dossiers::transition,
         super::dossiers::certify,
+        super::dossiers::attach_signature,
+        super::dossiers::sign,
+        super::dossiers::signatures,
         super::dossiers::applicant_documents,
         super::dossiers::slip,
         super::dossiers::register,
@@ -380,6 +383,56 @@ pub struct Problem {
     /// `form-invalid`: the form's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<String>,
+    /// `signature-invalid`: the signature's validation report.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<SignatureReportDto>,
+}
+
+/// A signature's validation report, modelled on the EU DSS simple report (ETSI EN 319 102-1
+/// indications).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureReportDto {
+    /// `CMS` (a detached signature) or `PAdES`.
+    #[schema(example = "CMS")]
+    pub format: String,
+    /// `B-B`, or `B-T` with a signature time-stamp; absent when not a signature.
+    pub level: Option<String>,
+    /// PAdES: the signature's `/ByteRange`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte_range: Option<Vec<u64>>,
+    /// PAdES: the signature's `/SubFilter`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_filter: Option<String>,
+    /// The signer, when its certificate was found.
+    pub signer: Option<SignerSummaryDto>,
+    /// The claimed signing time.
+    pub signing_time: Option<DateTime<Utc>>,
+    /// When the validation ran.
+    pub validation_time: DateTime<Utc>,
+    /// Subjects from the signer to the trust anchor.
+    pub chain: Vec<String>,
+    /// `TOTAL_PASSED`, `TOTAL_FAILED` or `INDETERMINATE`.
+    #[schema(example = "TOTAL_FAILED")]
+    pub indication: String,
+    /// Why it is not TOTAL_PASSED (`HASH_FAILURE`, `NO_CERTIFICATE_CHAIN_FOUND`, ...).
+    #[schema(example = "HASH_FAILURE")]
+    pub sub_indication: Option<String>,
+    /// Explanations, in English.
+    pub messages: Vec<String>,
+    /// A one-line summary in Vietnamese.
+    pub summary_vi: String,
+}
+
+/// Who signed, from the signer certificate.
+#[derive(Serialize, ToSchema)]
+pub struct SignerSummaryDto {
+    /// "CN=..., O=..., C=VN".
+    pub subject: String,
+    /// The serial number in hexadecimal.
+    pub serial: String,
+    /// The issuer.
+    pub issuer: String,
 }
 
 /// One item of a problem's `errors`: a BPMN problem (`deploy-refused`) or a form field
@@ -427,6 +480,10 @@ pub enum ProblemCode {
     Rejected,
     /// 422: a BPMN file was refused; `errors` lists every problem.
     DeployRefused,
+    /// 422: data refused by its form; `errors` lists every failing field.
+    FormInvalid,
+    /// 422: a signature is not valid; `report` is its validation report.
+    SignatureInvalid,
     /// 500: a failure that is not the client's.
     Internal,
 }
@@ -827,6 +884,38 @@ pub struct DossierDto {
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct BinaryDto(pub Vec<u8>);
+
+/// A signature stored with a dossier: verified when it was stored, bound to the SHA-256 of
+/// the document version it signs.
+#[derive(Serialize, ToSchema)]
+pub struct SignatureDto {
+    pub id: String,
+    pub dossier_code: String,
+    pub slot: String,
+    /// The signed version of the slot.
+    pub version: i32,
+    /// SHA-256 of the signed document version.
+    pub document_sha256: String,
+    /// SHA-256 of the CMS signature (DER).
+    pub signature_sha256: String,
+    /// The signer certificate's subject.
+    pub signer_subject: String,
+    /// Its serial number (hexadecimal).
+    pub signer_serial: String,
+    pub signer_issuer: String,
+    /// SHA-256 of the signer certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// The user the certificate is mapped to.
+    pub signer_user: Option<String>,
+    /// The agency the certificate is mapped to (or whose key signed server-side).
+    pub signer_agency: Option<String>,
+    /// The claimed signing time.
+    pub signing_time: Option<DateTime<Utc>>,
+    /// Signed by the server with the agency's key.
+    pub server_side: bool,
+    pub added_at: DateTime<Utc>,
+    pub added_by: Option<String>,
+}
 
 /// A certified document of an applicant's store.
 #[derive(Serialize, ToSchema)]

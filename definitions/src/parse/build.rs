@@ -98,6 +98,8 @@ pub(crate) struct NodeB {
     pub assign: [Assignment; 3],
     pub form: [Option<String>; 3],
     pub checks_documents: bool,
+    /// motcua `requiresSignatures`: document slots, checked against the process's documents.
+    pub requires_signatures: Vec<String>,
     pub sla: Option<f64>,
     pub topic: [Option<String>; 3],
     pub retries: [Option<u32>; 3],
@@ -146,6 +148,7 @@ impl NodeB {
             assign: Default::default(),
             form: Default::default(),
             checks_documents: false,
+            requires_signatures: Vec::new(),
             sla: None,
             topic: Default::default(),
             retries: Default::default(),
@@ -371,12 +374,32 @@ impl ProcessB {
                 Tag::End => NodeKind::EndEvent {
                     terminate: n.terminate,
                 },
-                Tag::User => NodeKind::UserTask(UserTask {
-                    assignment: merge(&n.assign),
-                    form_key: first(&n.form),
-                    sla_working_days: n.sla,
-                    checks_documents: n.checks_documents,
-                }),
+                Tag::User => {
+                    for slot in &n.requires_signatures {
+                        if !self.documents.iter().any(|d| d.slot == *slot) {
+                            diags.push(diag(
+                                file,
+                                DiagnosticKind::InvalidAttribute,
+                                "userTask",
+                                Some(&n.id),
+                                n.position,
+                                format!(
+                                    "requiresSignatures names the document slot `{slot}`, which \
+                                     the process does not declare: add <motcua:document \
+                                     slot=\"{slot}\" name=\"...\"/> to the process's \
+                                     extensionElements or fix the slot"
+                                ),
+                            ));
+                        }
+                    }
+                    NodeKind::UserTask(UserTask {
+                        assignment: merge(&n.assign),
+                        form_key: first(&n.form),
+                        sla_working_days: n.sla,
+                        checks_documents: n.checks_documents,
+                        requires_signatures: n.requires_signatures.clone(),
+                    })
+                }
                 Tag::Service => match first(&n.topic) {
                     Some(topic) => NodeKind::ServiceTask {
                         topic,

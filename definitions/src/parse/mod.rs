@@ -795,6 +795,25 @@ impl<'a> Parser<'a> {
                          every required document of the dossier) nor `false`"
                     )),
                 }
+                if let Some(v) = e.attr(Ns::Motcua, "requiresSignatures") {
+                    let mut slots: Vec<String> = Vec::new();
+                    for slot in v
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                    {
+                        if !slots.iter().any(|s| s == slot) {
+                            slots.push(slot.to_owned());
+                        }
+                    }
+                    if slots.is_empty() {
+                        problems.push(
+                            "requiresSignatures is empty: name the document slots that must be \
+                             signed (separated by spaces or commas), or remove the attribute"
+                                .to_owned(),
+                        );
+                    }
+                    node.requires_signatures = slots;
+                }
                 if let Some(v) = e.attr(Ns::Motcua, "slaWorkingDays") {
                     match parse_days(v) {
                         Ok(d) => node.sla = Some(d),

@@ -912,3 +912,51 @@ fn dossier_documents_start_form_and_checklist() {
         ",
     );
 }
+
+#[test]
+fn requires_signatures_names_declared_document_slots() {
+    let body = r#"  <bpmn:extensionElements>
+    <motcua:document slot="to-khai" name="Tờ khai" />
+    <motcua:document slot="ket-qua" name="Giấy khai sinh (bản điện tử)" required="false" />
+  </bpmn:extensionElements>
+  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="ky" motcua:requiresSignatures="to-khai, ket-qua
+     to-khai" />
+  <bpmn:userTask id="xem" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="ky" />
+  <bpmn:sequenceFlow id="f2" sourceRef="ky" targetRef="xem" />
+  <bpmn:sequenceFlow id="f3" sourceRef="xem" targetRef="e" />
+"#;
+    let processes = crate::load("t.bpmn", doc(body).as_bytes()).expect("loads");
+    let p = &processes[0];
+    let slots = |id: &str| match &p.node(p.node_by_id(id).expect("node")).kind {
+        NodeKind::UserTask(t) => t.requires_signatures.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(slots("ky"), ["to-khai", "ket-qua"]);
+    assert!(slots("xem").is_empty());
+
+    // A slot the process does not declare, and an empty list: each named with its position.
+    let bad = r#"  <bpmn:extensionElements>
+    <motcua:document slot="to-khai" name="Tờ khai" />
+  </bpmn:extensionElements>
+  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="ky" motcua:requiresSignatures="to-khai giay-khac" />
+  <bpmn:userTask id="trong" motcua:requiresSignatures=" , " />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="ky" />
+  <bpmn:sequenceFlow id="f2" sourceRef="ky" targetRef="trong" />
+  <bpmn:sequenceFlow id="f3" sourceRef="trong" targetRef="e" />
+"#;
+    check(
+        &doc(bad),
+        "
+        8:3 invalid-attribute userTask ky
+        9:3 invalid-attribute userTask trong
+        ",
+    );
+    let err = crate::load("t.bpmn", doc(bad).as_bytes()).expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("`giay-khac`"), "{text}");
+}

@@ -163,7 +163,7 @@ impl<S: Store> Engine<S> {
             .ok_or_else(|| EngineError::Invalid("no document store configured".into()))
     }
 
-    async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, EngineError> {
+    pub(crate) async fn put_blob(&self, bytes: Vec<u8>) -> Result<String, EngineError> {
         let blobs = self.blob_store()?;
         tokio::task::spawn_blocking(move || blobs.put(&bytes))
             .await
@@ -454,7 +454,7 @@ impl<S: Store> Engine<S> {
         !dossier.state.is_finished() && dossier.due_at.is_some_and(|d| d < self.clock.now())
     }
 
-    async fn dossier_row(&self, code: &str) -> Result<DossierRecord, EngineError> {
+    pub(crate) async fn dossier_row(&self, code: &str) -> Result<DossierRecord, EngineError> {
         self.store
             .dossier(code)
             .await?
@@ -474,7 +474,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Commits one dossier change on the instance's stored state: version + 1, one event.
-    async fn commit_dossier_change(
+    pub(crate) async fn commit_dossier_change(
         &self,
         instance: InstanceId,
         event: Event,

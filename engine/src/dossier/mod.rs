@@ -338,6 +338,56 @@ pub enum DossierEffect {
     DocumentAdded(NewDocument),
     /// A certified document in the owner's store.
     ApplicantDocumentAdded(NewApplicantDocument),
+    /// A verified signature over a document version (its row in `dossier_signatures`).
+    SignatureAdded(NewSignature),
+}
+
+/// A new signature row, addressed by the dossier's instance (its `dossier_code` is ignored:
+/// the store reads it from `instance`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSignature {
+    /// The dossier's instance.
+    pub instance: InstanceId,
+    /// The row.
+    pub record: SignatureRecord,
+}
+
+/// A signature over one document version of a dossier, verified before it was stored (read
+/// from its row by column name on both databases).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SignatureRecord {
+    /// Id (UUID v7).
+    pub id: String,
+    /// The dossier.
+    pub dossier_code: String,
+    /// The document's slot.
+    pub slot: String,
+    /// The signed version.
+    pub version: i32,
+    /// SHA-256 of the signed document version (the signature is bound to it).
+    pub document_sha256: String,
+    /// SHA-256 of the CMS signature (DER); its blob's address.
+    pub signature_sha256: String,
+    /// The signer certificate's subject, "CN=..., O=..., C=VN".
+    pub signer_subject: String,
+    /// Its serial number (hexadecimal).
+    pub signer_serial: String,
+    /// Its issuer.
+    pub signer_issuer: String,
+    /// SHA-256 of the signer certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// The user the certificate is mapped to in the signing configuration, if any.
+    pub signer_user: Option<String>,
+    /// The agency the certificate is mapped to, if any.
+    pub signer_agency: Option<String>,
+    /// The claimed signing time (the `signingTime` signed attribute).
+    pub signing_time: Option<DateTime<Utc>>,
+    /// Signed by the engine with an agency's key (the counter's "digitize and certify").
+    pub server_side: bool,
+    /// When it was stored.
+    pub added_at: DateTime<Utc>,
+    /// Who stored it.
+    pub added_by: Option<String>,
 }
 
 /// A dossier row's columns as both backends read them (by column name), before parsing.

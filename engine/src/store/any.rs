@@ -150,6 +150,13 @@ impl Store for AnyStore {
         delegate!(self, s => s.dossier_documents(code))
     }
 
+    async fn dossier_signatures(
+        &self,
+        code: &str,
+    ) -> Result<Vec<crate::dossier::SignatureRecord>, StoreError> {
+        delegate!(self, s => s.dossier_signatures(code))
+    }
+
     async fn applicant_documents(
         &self,
         kind: ApplicantKind,

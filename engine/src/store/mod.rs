@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::chain::SealedEvent;
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobRecord, TaskRecord};
-use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
+use crate::dossier::{
+    ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord, SignatureRecord,
+};
 use crate::event::Event;
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
@@ -574,6 +576,11 @@ pub(crate) fn merge_stats(
     rows.into_values().collect()
 }
 
+/// The columns of `dossier_signatures`, in [`SignatureRecord`]'s order (both backends).
+pub(crate) const SIGNATURE_COLUMNS: &str = "id, dossier_code, slot, version, document_sha256, \
+     signature_sha256, signer_subject, signer_serial, signer_issuer, fingerprint, signer_user, \
+     signer_agency, signing_time, server_side, added_at, added_by";
+
 /// The storage interface the engine needs. Backends must not depend on each other.
 pub trait Store: Send + Sync + 'static {
     /// Stores the processes and forms of one deployment atomically: per key (per form id),
@@ -659,6 +666,12 @@ pub trait Store: Send + Sync + 'static {
         &self,
         code: &str,
     ) -> impl Future<Output = Result<Vec<DocumentRecord>, StoreError>> + Send;
+
+    /// Every stored signature of a dossier, oldest first.
+    fn dossier_signatures(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Vec<SignatureRecord>, StoreError>> + Send;
 
     /// An applicant's certified documents, oldest first.
     fn applicant_documents(

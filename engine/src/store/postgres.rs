@@ -30,12 +30,13 @@ use super::{
     Commit, DefinitionRecord, Deployed, DeployedForm, Deployment, DueJob, EventFilter, FeedEvent,
     FormRecord, IncidentRow, JournalEntry, LockedJob, NewDefinition, NewForm, Removed, ScheduleRow,
     ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
-    TaskSort, WebhookProgress, WebhookRow,
+    TaskSort, WebhookProgress, WebhookRow, SIGNATURE_COLUMNS,
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::dossier::{
     ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord, DossierState,
+    SignatureRecord,
 };
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::SlaMark;
@@ -585,6 +586,36 @@ async fn write_dossier_effect(
             .bind(&d.added_by)
             .bind(&d.reused_from)
             .bind(d.instance.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DossierEffect::SignatureAdded(n) => {
+            let r = &n.record;
+            sqlx::query(
+                "INSERT INTO dossier_signatures (id, dossier_code, slot, version, \
+                 document_sha256, signature_sha256, signer_subject, signer_serial, \
+                 signer_issuer, fingerprint, signer_user, signer_agency, signing_time, \
+                 server_side, added_at, added_by) \
+                 SELECT $1, code, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
+                 FROM dossiers WHERE instance_id = $16",
+            )
+            .bind(&r.id)
+            .bind(&r.slot)
+            .bind(r.version)
+            .bind(&r.document_sha256)
+            .bind(&r.signature_sha256)
+            .bind(&r.signer_subject)
+            .bind(&r.signer_serial)
+            .bind(&r.signer_issuer)
+            .bind(&r.fingerprint)
+            .bind(&r.signer_user)
+            .bind(&r.signer_agency)
+            .bind(r.signing_time)
+            .bind(r.server_side)
+            .bind(at)
+            .bind(&r.added_by)
+            .bind(n.instance.to_string())
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
@@ -1237,6 +1268,20 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         rows.iter().map(document_record).collect()
+    }
+
+    async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SIGNATURE_COLUMNS} FROM dossier_signatures WHERE dossier_code = $1 \
+             ORDER BY added_at, id"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
+            .collect()
     }
 
     async fn applicant_documents(

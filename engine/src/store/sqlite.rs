@@ -23,13 +23,13 @@ use super::{
     Commit, DefinitionRecord, Deployed, DeployedForm, Deployment, DueJob, EventFilter, FeedEvent,
     FormRecord, IncidentRow, JournalEntry, LockedJob, NewDefinition, NewForm, Removed, ScheduleRow,
     ScheduleRun, StatsFilter, StatsRow, Store, StoreError, StoredInstance, TaskQuery, TaskRow,
-    TaskSort, WebhookProgress, WebhookRow,
+    TaskSort, WebhookProgress, WebhookRow, SIGNATURE_COLUMNS,
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
 use crate::dossier::{
     Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
-    DossierState,
+    DossierState, SignatureRecord,
 };
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
@@ -632,6 +632,35 @@ fn push_dossier_effect(
                 .push_bind(d.reused_from.clone());
             q.push(" FROM dossiers WHERE instance_id = ")
                 .push_bind(d.instance.to_string())
+                .push(";\n");
+        }
+        DossierEffect::SignatureAdded(n) => {
+            let r = &n.record;
+            q.push(
+                "INSERT INTO dossier_signatures (id, dossier_code, slot, version, \
+                 document_sha256, signature_sha256, signer_subject, signer_serial, \
+                 signer_issuer, fingerprint, signer_user, signer_agency, signing_time, \
+                 server_side, added_at, added_by) SELECT ",
+            )
+            .push_bind(r.id.clone())
+            .push(", code, ");
+            let mut v = q.separated(", ");
+            v.push_bind(r.slot.clone())
+                .push_bind(r.version)
+                .push_bind(r.document_sha256.clone())
+                .push_bind(r.signature_sha256.clone())
+                .push_bind(r.signer_subject.clone())
+                .push_bind(r.signer_serial.clone())
+                .push_bind(r.signer_issuer.clone())
+                .push_bind(r.fingerprint.clone())
+                .push_bind(r.signer_user.clone())
+                .push_bind(r.signer_agency.clone())
+                .push_bind(r.signing_time)
+                .push_bind(r.server_side)
+                .push_bind(at)
+                .push_bind(r.added_by.clone());
+            q.push(" FROM dossiers WHERE instance_id = ")
+                .push_bind(n.instance.to_string())
                 .push(";\n");
         }
         DossierEffect::ApplicantDocumentAdded(n) => {
@@ -1364,6 +1393,20 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         rows.iter().map(document_record).collect()
+    }
+
+    async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SIGNATURE_COLUMNS} FROM dossier_signatures WHERE dossier_code = ? \
+             ORDER BY added_at, id"
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
+            .collect()
     }
 
     async fn applicant_documents(

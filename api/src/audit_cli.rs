@@ -19,6 +19,14 @@ use motcua_signing::SigningIdentity;
 use crate::output::{print_json, say};
 use crate::signature_cli::load_trust;
 
+/// `motcua journal ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum JournalCmd {
+    /// Sign checkpoints now over every journal chain head not yet covered (needs the engine key
+    /// of `--signing`); `motcua serve` and `motcua worker` do it at intervals.
+    Checkpoint,
+}
+
 /// Where trust comes from: the roots (and CRLs) an auditor configures.
 #[derive(Debug, Args)]
 pub struct TrustArgs {

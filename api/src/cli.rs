@@ -65,6 +65,15 @@ pub struct Global {
         default_value = "motcua-documents"
     )]
     pub documents_dir: std::path::PathBuf,
+    /// How often (minutes) the job executor signs a journal checkpoint with the engine key of
+    /// `--signing` (no key: none are signed).
+    #[arg(
+        long,
+        global = true,
+        env = "MOTCUA_CHECKPOINT_MINUTES",
+        default_value_t = 5
+    )]
+    pub checkpoint_minutes: u32,
     /// Templates (forms, slips) that replace the built-in ones: files of the same name.
     #[arg(long, global = true, env = "MOTCUA_TEMPLATES_DIR")]
     pub templates: Option<std::path::PathBuf>,
@@ -252,6 +261,9 @@ pub enum Cmd {
     /// E-forms for designers: check, validate sample data, render.
     #[command(subcommand)]
     Forms(crate::forms_cli::FormsCmd),
+    /// The journal's tamper evidence: sign a checkpoint over the chain heads now.
+    #[command(subcommand)]
+    Journal(crate::audit_cli::JournalCmd),
     /// Verify an exported dossier archive offline (journal hash chain, documents, signatures,
     /// signed checkpoints) against trusted roots; exit status 0 only when everything holds.
     Verify(crate::audit_cli::VerifyArgs),

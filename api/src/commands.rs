@@ -48,7 +48,10 @@ pub async fn open(global: &Global) -> Result<Engine<AnyStore>> {
         .with_due_soon(global.due_soon_days)
         .with_blobs(Arc::new(FolderBlobStore::new(&global.documents_dir)))
         .with_templates(Templates::with_overrides(global.templates.clone()))
-        .with_agencies(agencies);
+        .with_agencies(agencies)
+        .with_checkpoint_interval(chrono::Duration::minutes(i64::from(
+            global.checkpoint_minutes.max(1),
+        )));
     Ok(match &global.signing {
         None => engine,
         Some(path) => engine.with_signatures(crate::signing_config::load(path)?),
@@ -452,6 +455,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Forms(cmd) => crate::forms_cli::run(cmd, g.json),
         Cmd::Signature(cmd) => crate::signature_cli::run(cmd, g.json),
         Cmd::Verify(args) => crate::audit_cli::verify_file(&args, g.json),
+        Cmd::Journal(crate::audit_cli::JournalCmd::Checkpoint) => {
+            let engine = open(g).await?;
+            crate::audit_cli::checkpoint(&engine, engine.engine_key(), g.json).await
+        }
         Cmd::Dossier(cmd) => crate::dossier_cli::run(g, cmd).await,
     }
 }

@@ -188,6 +188,24 @@ pub enum DossierCmd {
         /// Dossier code.
         code: String,
     },
+    /// Export the dossier as a self-contained archive for auditors (journal with its hash
+    /// chain, documents, signatures, signed checkpoints, manifest). With an engine key
+    /// (`--signing`), a checkpoint and the manifest are signed first.
+    Export {
+        /// Dossier code.
+        code: String,
+        /// The archive to write (zip).
+        #[arg(short = 'o', long)]
+        output: std::path::PathBuf,
+    },
+    /// Verify a dossier where it is stored, with the checks `motcua verify` runs on an archive;
+    /// exit status 0 only when everything holds.
+    Verify {
+        /// Dossier code.
+        code: String,
+        #[command(flatten)]
+        trust: crate::audit_cli::TrustArgs,
+    },
     /// An applicant's document store: what is on file for reuse.
     Applicant {
         /// `citizen_id` or `tax_code`.
@@ -557,6 +575,12 @@ pub async fn run(g: &Global, cmd: DossierCmd) -> Result<()> {
             }
             .map_err(|e| signature_error(e, g.json))?;
             print_signature(&record, g.json)
+        }
+        DossierCmd::Export { code, output } => {
+            crate::audit_cli::export(&engine, &code, &output, engine.engine_key(), g.json).await
+        }
+        DossierCmd::Verify { code, trust } => {
+            crate::audit_cli::verify_stored(&engine, &code, &trust, g.json).await
         }
         DossierCmd::Signatures { code } => {
             let list = engine.dossier_signatures(&code).await?;

@@ -1,6 +1,7 @@
 //! `motcua worker`: the job executor loop. It runs due jobs (timers, timer start events, SLA
-//! marks) and due schedules, then waits `poll_ms` (real time: this is the production loop; tests
-//! drive the engine with a manual clock instead) until Ctrl-C. `motcua serve` runs the same
+//! marks), due schedules and, with an engine key, the journal checkpoints, then waits `poll_ms`
+//! (real time: this is the production loop; tests drive the engine with a manual clock
+//! instead) until Ctrl-C. `motcua serve` runs the same
 //! passes in the background with [`run_until`], which logs failures and keeps going.
 
 use anyhow::Result;
@@ -56,6 +57,14 @@ pub async fn run(
 async fn pass(engine: &Engine<AnyStore>, id: &str) -> Result<(JobRunReport, usize)> {
     let report = engine.run_all_due_jobs(id).await?;
     let runs = engine.run_due_schedules(id).await?;
+    match engine.run_due_checkpoint().await {
+        Ok(made) => {
+            for c in made {
+                tracing::info!(id = c.id, heads = c.size, "journal checkpoint signed");
+            }
+        }
+        Err(e) => tracing::error!(error = format!("{e:#}"), "journal checkpoint failed"),
+    }
     match crate::webhook_delivery::deliver(engine, id).await {
         Ok(0) => {}
         Ok(n) => tracing::debug!(delivered = n, "webhook events delivered"),

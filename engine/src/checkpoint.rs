@@ -28,6 +28,8 @@ use crate::store::{Store, StoreError};
 pub const FORMAT: &str = "motcua-checkpoint/1";
 /// A leaf's format tag.
 pub const HEAD_FORMAT: &str = "motcua-head/1";
+/// How often checkpoints are signed unless configured otherwise.
+pub const DEFAULT_INTERVAL: chrono::Duration = chrono::Duration::minutes(5);
 /// Most heads in one checkpoint; more make several checkpoints in one run.
 pub const MAX_LEAVES: i64 = 50_000;
 
@@ -190,6 +192,21 @@ impl<S: Store> Engine<S> {
             }
         }
         self.checkpoint(key).await
+    }
+
+    /// Sets how often [`Engine::run_due_checkpoint`] signs (default [`DEFAULT_INTERVAL`]).
+    pub fn with_checkpoint_interval(mut self, every: chrono::Duration) -> Self {
+        self.checkpoint_every = every;
+        self
+    }
+
+    /// The job executor's checkpoint step: with the engine key configured, signs checkpoints
+    /// when the interval has passed; without a key, does nothing.
+    pub async fn run_due_checkpoint(&self) -> Result<Vec<CheckpointRecord>, EngineError> {
+        match self.engine_key() {
+            Some(key) => self.checkpoint_if_due(key, self.checkpoint_every).await,
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The checkpoints covering an instance, oldest first.

@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 use motcua_signing::{SigningIdentity, TrustStore};
 
 use super::archive::{
-    Archive, CheckpointEntry, JournalLine, Manifest, ManifestFile, CHECKPOINTS, DOSSIER,
-    ENGINE_CERTIFICATE, FORMAT, JOURNAL, MANIFEST, MANIFEST_SIGNATURE, SIGNATURES,
+    Archive, CheckpointEntry, JournalLine, Manifest, ManifestFile, SignatureEntry, CHECKPOINTS,
+    DOSSIER, ENGINE_CERTIFICATE, FORMAT, JOURNAL, MANIFEST, MANIFEST_SIGNATURE, SIGNATURES,
 };
 use super::verify::{document_path, verify_archive};
 use super::AuditReport;
@@ -188,13 +188,39 @@ impl<S: Store> Engine<S> {
         })
     }
 
-    /// The dossier's document signatures into the archive (none until signatures are stored).
+    /// The dossier's document signatures into the archive: each CMS as `signatures/<n>.p7s`.
     async fn archive_signatures(
         &self,
-        _code: &str,
-        _archive: &mut Archive,
-        _unreadable: &mut [String],
-    ) -> Result<Vec<super::archive::SignatureEntry>, EngineError> {
-        Ok(Vec::new())
+        code: &str,
+        archive: &mut Archive,
+        unreadable: &mut Vec<String>,
+    ) -> Result<Vec<SignatureEntry>, EngineError> {
+        let mut entries = Vec::new();
+        for (n, s) in self
+            .store
+            .dossier_signatures(code)
+            .await?
+            .into_iter()
+            .enumerate()
+        {
+            let file = format!("signatures/{}.p7s", n + 1);
+            match self.get_blob(&s.signature_sha256).await {
+                Ok(bytes) => {
+                    archive.files.insert(file.clone(), bytes);
+                }
+                Err(e) => unreadable.push(format!("{file}: {e}")),
+            }
+            entries.push(SignatureEntry {
+                file,
+                slot: s.slot,
+                version: s.version,
+                document_sha256: s.document_sha256,
+                signature_sha256: s.signature_sha256,
+                signer_user: s.signer_user,
+                signer_agency: s.signer_agency,
+                server_side: s.server_side,
+            });
+        }
+        Ok(entries)
     }
 }

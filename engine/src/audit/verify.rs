@@ -339,15 +339,16 @@ fn check_signatures(
             return;
         }
     };
-    // Every signature the journal recorded must be in the archive, and only those.
-    let journaled: BTreeSet<String> = lines
+    // Every signature the journal recorded must be in the archive, and only those; each is
+    // recorded with the slot, version and document hash it was accepted for.
+    let journaled: BTreeMap<String, (String, i32, String)> = lines
         .iter()
-        .filter(|l| l.kind == "document_signed")
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l.data).ok())
-        .filter_map(|v| {
-            v.get("signature_sha256")
-                .and_then(|s| s.as_str())
-                .map(str::to_owned)
+        .filter_map(|l| match serde_json::from_str::<Event>(&l.data) {
+            Ok(Event::DocumentSigned { signature }) => Some((
+                signature.signature_sha256,
+                (signature.slot, signature.version, signature.document_sha256),
+            )),
+            _ => None,
         })
         .collect();
     let mut problems = Vec::new();
@@ -364,8 +365,17 @@ fn check_signatures(
                 e.file
             ));
         }
-        if !journaled.contains(&e.signature_sha256) {
-            problems.push(format!("{}: the journal records no such signature", e.file));
+        match journaled.get(&e.signature_sha256) {
+            None => problems.push(format!("{}: the journal records no such signature", e.file)),
+            Some((slot, version, sha))
+                if (slot, version, sha) != (&e.slot, &e.version, &e.document_sha256) =>
+            {
+                problems.push(format!(
+                    "{}: the journal recorded it over {slot} v{version}, not {} v{}",
+                    e.file, e.slot, e.version
+                ))
+            }
+            Some(_) => {}
         }
         let document = documents
             .get(&(e.slot.clone(), e.version))
@@ -398,7 +408,7 @@ fn check_signatures(
             report: r,
         });
     }
-    for missing in journaled.difference(&listed) {
+    for missing in journaled.keys().filter(|k| !listed.contains(*k)) {
         problems.push(format!(
             "the journal records signature {missing}, which the archive does not hold"
         ));

@@ -2,10 +2,6 @@
 //! signed checkpoints over the chain heads, the dossier archive and its offline verification.
 //! Tampering is done the way an attacker with database access would: by SQL on the rows.
 
-#[path = "../../signing/tests/common/mod.rs"]
-#[allow(unused_imports)]
-mod pki;
-
 use std::sync::Arc;
 
 use motcua_engine::audit::archive::{JOURNAL, MANIFEST};
@@ -17,7 +13,7 @@ use motcua_engine::{
     FolderBlobStore, SubmitDossier,
 };
 use motcua_signing::{SigningIdentity, TrustStore};
-use motcua_tests::{Backend, TestDb};
+use motcua_tests::{pki, Backend, TestDb};
 use serde_json::{json, Map, Value};
 use tempfile::TempDir;
 

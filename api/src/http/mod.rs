@@ -14,6 +14,7 @@
 //! `X-Motcua-User` header names the actor. An `Idempotency-Key` header on a command makes a
 //! retry return the first answer. This module knows the engine facade only: no SQL, no store backend.
 
+pub mod audit;
 pub mod auth;
 pub mod deployments;
 pub mod dossiers;
@@ -72,6 +73,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(dossiers::router())
         .merge(forms::router())
+        .merge(audit::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -93,6 +93,9 @@ pub fn router() -> Router<AppState> {
         super::dossiers::register,
         super::forms::one,
         super::forms::task_form,
+        super::audit::export,
+        super::audit::verification,
+        super::audit::verify,
     ),
     components(schemas(Problem, ProblemCode, DeployProblem)),
     modifiers(&BearerScheme, &OptionalBodies),
@@ -107,6 +110,7 @@ pub fn router() -> Router<AppState> {
         (name = "webhooks", description = "Outbound webhook subscriptions (HMAC-signed, at least once, in order)"),
         (name = "dossiers", description = "Dossiers at the one-stop counter: receipt, documents, lifecycle, the applicant's document store and the printed slips of Circular 01/2018"),
         (name = "forms", description = "E-forms (form-js): the deployed schema, and a task's form as HTML"),
+        (name = "audit", description = "Auditors: a dossier's archive (journal hash chain, documents, signatures, signed checkpoints) and its verification"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -422,6 +426,73 @@ pub struct SignatureReportDto {
     pub messages: Vec<String>,
     /// A one-line summary in Vietnamese.
     pub summary_vi: String,
+    /// The signature time-stamp (RFC 3161), when there is one: genTime, the TSA, its result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub timestamp: Option<serde_json::Value>,
+}
+
+/// The outcome of verifying a dossier archive (or a dossier in place).
+#[derive(Serialize, ToSchema)]
+pub struct AuditReportDto {
+    /// `motcua-audit-report/1`.
+    pub format: String,
+    /// The dossier code, when the archive names one.
+    pub dossier: Option<String>,
+    /// Its instance.
+    pub instance: Option<String>,
+    /// When the verification ran.
+    pub verified_at: DateTime<Utc>,
+    /// True only when every check passed.
+    pub passed: bool,
+    /// Every check in the order run: `manifest`, `export-signature`, `journal`, `dossier`,
+    /// `documents`, `signatures`, `checkpoints` (and `storage` in place).
+    pub checks: Vec<AuditCheckDto>,
+    /// The document signatures, each with its report.
+    pub signatures: Vec<SignatureCheckDto>,
+    /// The checkpoints, each with the report on the engine's signature.
+    pub checkpoints: Vec<CheckpointCheckDto>,
+}
+
+/// One check of an audit.
+#[derive(Serialize, ToSchema)]
+pub struct AuditCheckDto {
+    /// What was checked.
+    #[schema(example = "journal")]
+    pub check: String,
+    /// Whether it held.
+    pub passed: bool,
+    /// What was found, naming the file, journal row or checkpoint.
+    #[schema(
+        example = "journal row 7 (dossier_received) does not match its hash: the row was edited, or a row before it was"
+    )]
+    pub message: String,
+}
+
+/// A document signature of an archive and its report.
+#[derive(Serialize, ToSchema)]
+pub struct SignatureCheckDto {
+    /// The file in the archive.
+    pub file: String,
+    /// The document slot.
+    pub slot: String,
+    /// The document version.
+    pub version: i32,
+    /// The validation report.
+    pub report: SignatureReportDto,
+}
+
+/// A checkpoint covering the dossier and its verification.
+#[derive(Serialize, ToSchema)]
+pub struct CheckpointCheckDto {
+    /// The checkpoint's id.
+    pub id: i64,
+    /// The journal row whose head it signed.
+    pub seq: i64,
+    /// Whether the signed head is in the signed tree and equals the journal's row.
+    pub head_matches: bool,
+    /// The report on the engine's signature over the checkpoint.
+    pub report: SignatureReportDto,
 }
 
 /// Who signed, from the signer certificate.

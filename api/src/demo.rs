@@ -153,7 +153,15 @@ pub async fn run(
 
     let documents = path.with_extension("documents");
     let slips = path.with_extension("slips");
-    let engine = open(&url, &documents, signing).await?;
+    let (signing, demo_root) = match signing {
+        Some(p) => (p.to_path_buf(), None),
+        None => {
+            let dir = path.with_extension("pki");
+            let file = write_demo_pki(&dir)?;
+            (file, Some(dir.join("root.pem")))
+        }
+    };
+    let engine = open(&url, &documents, Some(&signing)).await?;
     let mut files = vec![DeployFile {
         name: CATALOG_FILE.to_owned(),
         bytes: BIRTH_REGISTRATION.as_bytes().to_vec(),
@@ -250,6 +258,24 @@ pub async fn run(
         receipt.display()
     );
     say!("   mã quy trình (instance): {id}");
+    match engine
+        .sign_document(
+            &code,
+            "giay-chung-sinh",
+            AGENCY,
+            CommandOptions::by("cb.motcua.lan"),
+        )
+        .await
+    {
+        Ok(signed) => say!(
+            "   Bộ phận một cửa ký số bản số hóa Giấy chứng sinh bằng khóa của cơ quan: {} \
+             (TOTAL_PASSED, gắn với SHA-256 {}…)",
+            signed.signer_subject,
+            &signed.document_sha256[..16]
+        ),
+        Err(EngineError::Rejected(why)) => say!("   (không ký số: {why})"),
+        Err(e) => return Err(e.into()),
+    }
 
     say!("3. Bộ phận một cửa tiếp nhận và kiểm tra hồ sơ");
     work(
@@ -306,7 +332,7 @@ pub async fn run(
     say!("5. Khởi động lại: đóng cơ sở dữ liệu và mở lại — quy trình tiếp tục từ nơi đã dừng");
     engine.store().close().await;
     drop(engine);
-    let engine = open(&url, &documents, signing).await?;
+    let engine = open(&url, &documents, Some(&signing)).await?;
     let state = engine.instance(id).await?;
     let waiting: Vec<&str> = state.tokens.iter().map(|t| t.node.as_str()).collect();
     say!("   đang chờ tại: {}", waiting.join(", "));
@@ -455,6 +481,12 @@ pub async fn run(
                 motcua_engine::Event::DocumentAttached { document } => {
                     format!("{} v{}", document.slot, document.version)
                 }
+                motcua_engine::Event::DocumentSigned { signature } => {
+                    format!(
+                        "{} v{} — {}",
+                        signature.slot, signature.version, signature.signer_subject
+                    )
+                }
                 _ => String::new(),
             };
             t.add_row(vec![
@@ -466,10 +498,118 @@ pub async fn run(
         }
         say!("{t}");
     }
+    audit(&engine, &code, &path, &signing, demo_root.as_deref()).await?;
     say!("\nXem lại: motcua --database {url} history {id}");
     say!(
         "         motcua --database {url} --documents {} dossier show {code}",
         documents.display()
+    );
+    Ok(())
+}
+
+/// A local demonstration PKI next to the database (root, the counter's key, the engine's key)
+/// and the `--signing` file naming them; returns the file. Never for real signatures.
+fn write_demo_pki(dir: &std::path::Path) -> Result<PathBuf> {
+    use motcua_signing::{to_pkcs12, LocalAuthority};
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let now = chrono::Utc::now();
+    let validity = (
+        now - chrono::Duration::days(1),
+        now + chrono::Duration::days(365),
+    );
+    let mut ca = LocalAuthority::new(
+        "motcua demo root (chỉ để trình diễn)",
+        "motcua demo",
+        validity,
+    )?;
+    let counter = ca.issue(
+        "Bộ phận một cửa UBND xã Phú Thượng",
+        "UBND xã Phú Thượng",
+        validity,
+    )?;
+    let engine = ca.issue("motcua — khóa hệ thống (demo)", "motcua demo", validity)?;
+    let password = uuid::Uuid::new_v4().simple().to_string();
+    let write = |name: &str, bytes: &[u8]| -> Result<()> {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))
+    };
+    write("root.pem", &ca.root_pem()?)?;
+    write("counter.p12", &to_pkcs12(&counter, &password)?)?;
+    write("engine.p12", &to_pkcs12(&engine, &password)?)?;
+    write("password", password.as_bytes())?;
+    write(
+        "signing.toml",
+        format!(
+            "# The demo's local PKI: never trust it for real signatures.\n\
+             trust = [\"root.pem\"]\n\n\
+             [engine_key]\npkcs12 = \"engine.p12\"\npassword_file = \"password\"\n\n\
+             [[agency_key]]\nagency = \"{AGENCY}\"\npkcs12 = \"counter.p12\"\n\
+             password_file = \"password\"\n"
+        )
+        .as_bytes(),
+    )?;
+    Ok(dir.join("signing.toml"))
+}
+
+/// The auditor's view at the end of the demo: the dossier exported as an archive (a checkpoint
+/// signed first), verified offline, then one journal row edited in a copy to show it is caught.
+async fn audit(
+    engine: &Engine<SqliteStore>,
+    code: &str,
+    db: &std::path::Path,
+    signing: &std::path::Path,
+    root: Option<&std::path::Path>,
+) -> Result<()> {
+    use motcua_engine::audit::archive::JOURNAL;
+    use motcua_engine::audit::verify_archive;
+    let archive = engine.export_dossier(code, engine.engine_key()).await?;
+    let file = db.with_extension("zip");
+    std::fs::write(&file, archive.to_zip()?)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let empty = motcua_signing::TrustStore::new();
+    let trust = engine.signature_setup().map_or(&empty, |s| &s.trust);
+    let report = verify_archive(&archive, trust, engine.now());
+    say!(
+        "\n🔏 Hồ sơ điện tử xuất cho kiểm toán: {} ({} tệp) — kiểm tra ngoại tuyến: {}",
+        file.display(),
+        archive.files.len(),
+        if report.passed {
+            "HỢP LỆ"
+        } else {
+            "KHÔNG HỢP LỆ"
+        }
+    );
+    for c in &report.checks {
+        say!(
+            "   {} {}: {}",
+            if c.passed { "✔" } else { "✗" },
+            c.check,
+            c.message
+        );
+    }
+    let mut edited = archive.clone();
+    if let Some(journal) = edited.files.get_mut(JOURNAL) {
+        let text = String::from_utf8_lossy(journal).replacen("Nguyễn Văn An", "Nguyễn Văn Ân", 1);
+        *journal = text.into_bytes();
+    }
+    let tampered = verify_archive(&edited, trust, engine.now());
+    if let Some(c) = tampered
+        .checks
+        .iter()
+        .find(|c| c.check == "journal" && !c.passed)
+    {
+        say!(
+            "   Sửa một dòng nhật ký trong bản sao → bị phát hiện: {}",
+            c.message
+        );
+    }
+    say!(
+        "   Tự kiểm tra: motcua verify {} --trust {}",
+        file.display(),
+        root.map_or_else(
+            || format!("<các chứng thư gốc trong {}>", signing.display()),
+            |r| r.display().to_string()
+        )
     );
     Ok(())
 }

@@ -22,7 +22,7 @@ pub struct TokenArgs {
     /// designer, servant, leader, auditor, integrator, worker or admin.
     #[arg(long)]
     pub role: String,
-    /// The agency (required for a servant), e.g. `xa-phu-thuong`.
+    /// The agency (required for a servant), e.g. `000.00.02.H22`.
     #[arg(long)]
     pub agency: Option<String>,
     /// Candidate groups, comma-separated, e.g. `mot-cua,tu-phap-ho-tich`.

@@ -171,7 +171,7 @@ async fn archives_are_exported_and_verified_from_the_command_line(backend: Backe
     let verified = ok(d, url, &["verify", "hoso.zip", "--trust", "root.pem"]);
     assert!(verified.contains("HỢP LỆ (PASSED)"), "{verified}");
     assert!(
-        verified.contains("[ OK ] signatures: 1 document signatures verified"),
+        verified.contains("[ OK ] signatures: 1 document signature(s) verified"),
         "{verified}"
     );
     let json: Value = serde_json::from_str(&ok(

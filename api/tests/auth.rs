@@ -165,7 +165,7 @@ async fn two_agencies(backend: Backend) {
             "--role",
             "servant",
             "--agency",
-            "xa-phu-thuong",
+            "000.00.02.H22",
         ])
         .args(["--groups", "mot-cua", "--ttl-minutes", "60"])
         .output()
@@ -182,7 +182,7 @@ async fn two_agencies(backend: Backend) {
         SECRET,
         "hoa",
         "servant",
-        Some("xa-phu-thuong"),
+        Some("000.00.02.H22"),
         &["tu-phap-ho-tich"],
     );
     let leader_b = hs256(
@@ -240,7 +240,7 @@ async fn two_agencies(backend: Backend) {
     let file_a = json!([{ "name": "a.bpmn", "xml": BIRTH_REGISTRATION }]);
     let xml_b = BIRTH_REGISTRATION
         .replace(
-            "motcua:agency=\"xa-phu-thuong\"",
+            "motcua:agency=\"000.00.02.H22\"",
             "motcua:agency=\"xa-phu-mau\"",
         )
         .replace("id=\"dang-ky-khai-sinh\"", "id=\"khai-sinh-b\"");

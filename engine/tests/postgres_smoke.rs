@@ -378,7 +378,7 @@ async fn scenario(url: String) {
         .iter()
         .any(|t| t.record.id == late.tasks[0] && t.overdue));
     assert!(
-        counts.contains(&(Some("xa-phu-thuong".into()), "mot-cua".into(), 1)),
+        counts.contains(&(Some("000.00.02.H22".into()), "mot-cua".into(), 1)),
         "{counts:?}"
     );
     assert_eq!(

@@ -481,7 +481,7 @@ fn terminate_at_process_level_completes_the_instance() {
 fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
     let body = [
         r#"<laneSet id="ls">
-             <lane id="l1" name="Bộ phận một cửa" motcua:candidateGroups="mot-cua" motcua:agency="xa-phu-thuong"><flowNodeRef>u</flowNodeRef></lane>
+             <lane id="l1" name="Bộ phận một cửa" motcua:candidateGroups="mot-cua" motcua:agency="000.00.02.H22"><flowNodeRef>u</flowNodeRef></lane>
            </laneSet>
            <startEvent id="s"/><userTask id="u"/><endEvent id="e"/>"#.to_owned(),
         seq("f0", "s", "u"), seq("f1", "u", "e"),
@@ -493,7 +493,7 @@ fn lanes_give_tasks_their_groups_and_claims_are_exclusive() {
         .assignment(tr.model.node_by_id("u").unwrap())
         .unwrap();
     assert_eq!(a.candidate_groups, ["mot-cua"]);
-    assert_eq!(a.agency.as_deref(), Some("xa-phu-thuong"));
+    assert_eq!(a.agency.as_deref(), Some("000.00.02.H22"));
     let task = match tr.state.tokens[0].wait {
         Wait::UserTask { task, .. } => task,
         _ => panic!("expected a user task"),

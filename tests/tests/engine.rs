@@ -464,7 +464,7 @@ async fn task_queue_filters_and_pages(backend: Backend) {
         [ids[3]]
     );
     assert_eq!(mine[0].record.candidate_groups, ["mot-cua"]);
-    assert_eq!(mine[0].record.agency.as_deref(), Some("xa-phu-thuong"));
+    assert_eq!(mine[0].record.agency.as_deref(), Some("000.00.02.H22"));
     // Someone else cannot take it.
     let err = engine
         .claim(ids[3], "hung", CommandOptions::by("hung"))
@@ -1050,7 +1050,7 @@ async fn task_queue_scoped_to_an_agency_and_groups(backend: Backend) {
     let engine = db.open().await;
     let other = BIRTH
         .replace(
-            "motcua:agency=\"xa-phu-thuong\"",
+            "motcua:agency=\"000.00.02.H22\"",
             "motcua:agency=\"xa-phu-mau\"",
         )
         .replace("id=\"dang-ky-khai-sinh\"", "id=\"khai-sinh-b\"");
@@ -1079,7 +1079,7 @@ async fn task_queue_scoped_to_an_agency_and_groups(backend: Backend) {
         .await
         .unwrap();
     let scoped = |groups: &[&str], user: &str, group: Option<&str>, closed: bool, sort| TaskQuery {
-        agency: Some("xa-phu-thuong".into()),
+        agency: Some("000.00.02.H22".into()),
         workable_by: Some(Workable {
             user: user.into(),
             groups: groups.iter().map(|g| g.to_string()).collect(),
@@ -1153,7 +1153,7 @@ async fn task_queue_scoped_to_an_agency_and_groups(backend: Backend) {
     // Assigned to the user: visible without a matching group.
     let next = engine
         .tasks(&TaskQuery {
-            agency: Some("xa-phu-thuong".into()),
+            agency: Some("000.00.02.H22".into()),
             candidate_group: Some("tu-phap-ho-tich".into()),
             ..TaskQuery::default()
         })
@@ -1262,7 +1262,7 @@ async fn count_tasks_uses_the_filters_of_tasks(backend: Backend) {
         ),
         (
             TaskQuery {
-                agency: Some("xa-phu-thuong".into()),
+                agency: Some("000.00.02.H22".into()),
                 workable_by: workable("x", &["mot-cua"]),
                 ..TaskQuery::default()
             },
@@ -1270,7 +1270,7 @@ async fn count_tasks_uses_the_filters_of_tasks(backend: Backend) {
         ),
         (
             TaskQuery {
-                agency: Some("xa-phu-thuong".into()),
+                agency: Some("000.00.02.H22".into()),
                 workable_by: workable("lan", &[]),
                 include_closed: true,
                 ..TaskQuery::default()

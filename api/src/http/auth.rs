@@ -174,7 +174,7 @@ pub struct Claims {
     pub sub: String,
     /// One of the [`Role`]s.
     pub role: String,
-    /// The agency of a servant or a leader (e.g. `xa-phu-thuong`).
+    /// The agency of a servant or a leader (e.g. `000.00.02.H22`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
     /// The user's candidate groups (e.g. `mot-cua`).

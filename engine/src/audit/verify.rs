@@ -417,7 +417,7 @@ fn check_signatures(
         report.check(
             "signatures",
             true,
-            format!("{} document signatures verified", entries.len()),
+            format!("{} document signature(s) verified", entries.len()),
         );
     } else {
         report.check("signatures", false, problems.join("; "));
@@ -537,7 +537,7 @@ fn check_checkpoints(
             "checkpoints",
             true,
             format!(
-                "{} signed checkpoints; the last covers row {last}",
+                "{} signed checkpoint(s); the last covers row {last}",
                 entries.len()
             ),
         );

@@ -354,3 +354,18 @@ pub(crate) fn extended_key_usage(cert_der: &[u8]) -> Result<Option<ExtendedKeyUs
     }
     Ok(Some(ExtendedKeyUsage { critical, purposes }))
 }
+
+/// The certificates a CMS SignedData carries (DER of the whole ContentInfo in), as X.509.
+pub fn embedded_certificates(
+    cms_der: &[u8],
+) -> Result<Vec<openssl::x509::X509>, crate::error::SignError> {
+    let parsed = parse(cms_der).map_err(|source| crate::error::SignError::Malformed {
+        what: "signature",
+        source,
+    })?;
+    parsed
+        .certificates
+        .iter()
+        .map(|der| openssl::x509::X509::from_der(der).map_err(Into::into))
+        .collect()
+}

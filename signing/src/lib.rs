@@ -34,6 +34,7 @@ mod trust;
 mod verify;
 
 pub use authority::{to_pkcs12, LocalAuthority};
+pub use cms::embedded_certificates;
 pub use error::{DerError, SignError, TrustError};
 pub use report::{
     report_html, report_text, Indication, SignatureFormat, SignatureReport, SignerSummary,

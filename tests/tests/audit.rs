@@ -292,6 +292,13 @@ async fn an_exported_dossier_verifies_offline_and_names_what_was_changed(backend
         .files
         .keys()
         .any(|p| p == "documents/to-khai/v1/Tờ khai.pdf"));
+    // The certificates the signatures carry are there to read, beside the engine's.
+    let certificates: Vec<&String> = read
+        .files
+        .keys()
+        .filter(|p| p.starts_with("certificates/"))
+        .collect();
+    assert!(certificates.len() >= 3, "{certificates:?}");
 
     // Only the configured roots are trusted: another root fails the signatures.
     let stranger = pki::Pki::new();

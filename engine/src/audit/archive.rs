@@ -10,8 +10,9 @@
 //! signatures/<n>.p7s     each signature (detached CMS, DER)
 //! checkpoints.json       the checkpoints covering the instance: payload, head, leaf, audit path
 //! checkpoints/<id>.p7s   the engine's signature over each payload
-//! certificates/engine.pem   the certificate that signed the checkpoints (for reading; the
-//!                           signatures carry their certificates)
+//! certificates/engine.pem   the certificate that signed the checkpoints, and
+//! certificates/<id>.pem     every certificate the signatures carry (for reading: verification
+//!                           uses those inside each signature and the verifier's own roots)
 //! ```
 //!
 //! Reading a zip never trusts it: entry names must be plain relative paths, and the number of

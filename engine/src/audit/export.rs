@@ -154,6 +154,22 @@ impl<S: Store> Engine<S> {
                 .map_err(|e| EngineError::Fatal(format!("export: the engine certificate: {e}")))?;
             archive.files.insert(ENGINE_CERTIFICATE.to_owned(), pem);
         }
+        // Every certificate the signatures carry, for reading (verification uses the ones
+        // inside each signature and the verifier's own roots).
+        let signatures: Vec<Vec<u8>> = archive
+            .files
+            .iter()
+            .filter(|(p, _)| p.ends_with(".p7s"))
+            .map(|(_, b)| b.clone())
+            .collect();
+        for cms in signatures {
+            for cert in motcua_signing::embedded_certificates(&cms).unwrap_or_default() {
+                if let (Ok(der), Ok(pem)) = (cert.to_der(), cert.to_pem()) {
+                    let name = format!("certificates/{}.pem", &hex(&Sha256::digest(der))[..16]);
+                    archive.files.entry(name).or_insert(pem);
+                }
+            }
+        }
 
         let now = self.clock.now();
         let manifest = Manifest {

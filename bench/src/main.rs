@@ -8,6 +8,7 @@
 //!   the job executor fires all N, each firing its own transaction.
 //! - `--queue-tasks N`: N open tasks in the database (spread over 1,000 candidate groups),
 //!   then 1,000 task-queue queries (one group's oldest 50) through the engine: p50/p99.
+//! - `--seal N`: the journal's hash chain: a five-task instance's events sealed N times.
 //!
 //! `--database` is `sqlite` (a fresh file in the temp folder) or a PostgreSQL server URL (a
 //! fresh database is created on it and dropped afterwards).
@@ -17,6 +18,7 @@
 //! cargo run --release -p motcua-bench -- --database postgres://postgres@127.0.0.1/postgres --nodes 2 --concurrency 32
 //! cargo run --release -p motcua-bench -- --timers 100000
 //! cargo run --release -p motcua-bench -- --queue-tasks 1000000
+//! cargo run --release -p motcua-bench -- --seal 20000
 //! ```
 
 use std::sync::Arc;
@@ -69,6 +71,10 @@ struct Args {
     /// Measure task-queue queries with this many open tasks instead.
     #[arg(long)]
     queue_tasks: Option<usize>,
+    /// Measure the journal's hash chain instead: the events of one five-task instance sealed
+    /// this many times (the CPU the chain adds to each command, outside the database).
+    #[arg(long)]
+    seal: Option<usize>,
 }
 
 /// A fresh database for one run, removed afterwards.
@@ -363,13 +369,61 @@ async fn bench_queue(db: &BenchDb, durability: Durability, n: usize) -> Result<(
     Ok(())
 }
 
+/// The hash chain's cost: one five-task instance is run, then its journal's events are sealed
+/// (serialised, chained, hashed) `rounds` times, as the engine does before each commit.
+async fn bench_seal(db: &BenchDb, durability: Durability, rounds: usize) -> Result<()> {
+    let engine = db.open(durability, Arc::new(SystemClock)).await?;
+    deploy(&engine, "five-tasks.bpmn", FIVE_TASKS).await?;
+    let outcome = engine
+        .start(
+            StartInstance {
+                key: "five-tasks".into(),
+                ..StartInstance::default()
+            },
+            CommandOptions::default(),
+        )
+        .await?;
+    let mut tasks = outcome.tasks;
+    for _ in 0..5 {
+        let Some(task) = tasks.first().copied() else {
+            bail!("expected a task to complete");
+        };
+        tasks = engine
+            .complete(task, Map::new(), CommandOptions::by("bench"))
+            .await?
+            .tasks;
+    }
+    let journal = engine.journal(outcome.instance).await?;
+    let events: Vec<motcua_engine::Event> = journal.iter().map(|e| e.event.clone()).collect();
+    let mut state = engine.instance(outcome.instance).await?;
+    let now = engine.now();
+    let t = Instant::now();
+    for _ in 0..rounds {
+        state.journal_head = None;
+        let sealed = motcua_engine::chain::seal(&mut state, &events, Some("bench"), now)?;
+        std::hint::black_box(sealed);
+    }
+    let elapsed = t.elapsed();
+    let per_event = elapsed.as_secs_f64() * 1e6 / (rounds * events.len()) as f64;
+    println!(
+        "motcua seal events_per_instance={} rounds={rounds} us_per_event={per_event:.2} \
+         us_per_instance={:.1} events_per_second={:.0}",
+        events.len(),
+        per_event * events.len() as f64,
+        1e6 / per_event
+    );
+    engine.store().close().await;
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<()> {
     let durability: Durability = args.durability.parse().map_err(anyhow::Error::msg)?;
     let db = BenchDb::create(&args.database).await?;
-    let result = match (args.timers, args.queue_tasks) {
-        (Some(n), _) => bench_timers(&args, &db, durability, n).await,
-        (None, Some(n)) => bench_queue(&db, durability, n).await,
-        (None, None) => bench_instances(&args, &db, durability).await,
+    let result = match (args.timers, args.queue_tasks, args.seal) {
+        (Some(n), _, _) => bench_timers(&args, &db, durability, n).await,
+        (None, Some(n), _) => bench_queue(&db, durability, n).await,
+        (None, None, Some(n)) => bench_seal(&db, durability, n).await,
+        (None, None, None) => bench_instances(&args, &db, durability).await,
     };
     db.remove().await;
     result

@@ -152,7 +152,7 @@ async fn verification(
     path = "/verify",
     tag = "audit",
     operation_id = "verifyArchive",
-    request_body(content = BinaryDto, content_type = "application/zip", description = "The archive"),
+    request_body(content = BinaryDto, content_type = "application/octet-stream", description = "The archive (a zip; sent as application/octet-stream or application/zip)"),
     responses(
         (status = 200, description = "The audit report", body = AuditReportDto),
         (status = 400, description = "`invalid`: not a zip, an entry with an unsafe name, larger than 512 MiB, or too large uncompressed", body = Problem, content_type = "application/problem+json"),

@@ -194,7 +194,10 @@ async fn an_assignment_expression_that_does_not_parse_is_refused_at_deploy(backe
         text.contains("${issuer") && text.contains("userTask"),
         "{text}"
     );
-    assert!(text.contains("t.bpmn:8:5:"), "line and column named: {text}");
+    assert!(
+        text.contains("t.bpmn:8:5:"),
+        "line and column named: {text}"
+    );
 }
 
 async fn a_time_date_timer_is_computed_from_a_variable(backend: Backend) {

@@ -53,6 +53,31 @@ pub struct Assignment {
     pub candidate_users: Vec<String>,
     /// The agency (tenant / routing unit) the task belongs to, if named.
     pub agency: Option<String>,
+    /// Values computed when the task is created: an expression (`${var}` or `=expr`) replaces
+    /// the literal of the same field. Checked to parse at deploy; user tasks only.
+    pub expressions: AssignmentExpressions,
+}
+
+/// A user task's assignment written as expressions (`${issuer}`, `=agency`), evaluated against
+/// the instance's variables when the task is created. Each is the expression's source text,
+/// already checked to parse at deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssignmentExpressions {
+    /// Gives the assignee (a text).
+    pub assignee: Option<String>,
+    /// Gives the candidate groups (a text, comma-separated, or a list of texts).
+    pub candidate_groups: Option<String>,
+    /// Gives the candidate users (a text, comma-separated, or a list of texts).
+    pub candidate_users: Option<String>,
+    /// Gives the agency (a text).
+    pub agency: Option<String>,
+}
+
+impl AssignmentExpressions {
+    /// Whether the task names nobody by expression.
+    pub fn names_nobody(&self) -> bool {
+        self.assignee.is_none() && self.candidate_groups.is_none() && self.candidate_users.is_none()
+    }
 }
 
 /// A user task's own data.
@@ -386,17 +411,20 @@ impl Process {
         };
         let mut a = task.assignment.clone();
         if let Some(lane) = node.lane.and_then(|l| self.lanes.get(l)) {
-            if a.assignee.is_none() && a.candidate_groups.is_empty() && a.candidate_users.is_empty()
+            if a.assignee.is_none()
+                && a.candidate_groups.is_empty()
+                && a.candidate_users.is_empty()
+                && a.expressions.names_nobody()
             {
                 a.assignee = lane.assignment.assignee.clone();
                 a.candidate_groups = lane.assignment.candidate_groups.clone();
                 a.candidate_users = lane.assignment.candidate_users.clone();
             }
-            if a.agency.is_none() {
+            if a.agency.is_none() && a.expressions.agency.is_none() {
                 a.agency = lane.assignment.agency.clone();
             }
         }
-        if a.agency.is_none() {
+        if a.agency.is_none() && a.expressions.agency.is_none() {
             a.agency = self.agency.clone();
         }
         Some(a)

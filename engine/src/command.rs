@@ -261,6 +261,8 @@ pub enum Effect {
     },
     /// A dossier row, document or applicant document (see [`crate::dossier`]).
     Dossier(crate::dossier::DossierEffect),
+    /// A directive, assignment, report or extension row (see [`crate::directive`]).
+    Directive(crate::directive::DirectiveEffect),
 }
 
 /// What a step produced: the new state, the journal events and the projection effects. The store

@@ -70,7 +70,8 @@ impl From<StepError> for EngineError {
             | StepError::TimerNotArmed(_) => EngineError::Conflict(e.to_string()),
             StepError::NoFlowTaken { .. }
             | StepError::Condition { .. }
-            | StepError::Timer { .. } => EngineError::Rejected(e.to_string()),
+            | StepError::Timer { .. }
+            | StepError::Assignment { .. } => EngineError::Rejected(e.to_string()),
             StepError::Nondeterminism(_) => EngineError::Fatal(e.to_string()),
         }
     }

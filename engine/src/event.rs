@@ -252,6 +252,77 @@ pub enum Event {
         /// The signature.
         signature: SignedDocument,
     },
+    /// This instance is an assignment of a directive (written by the instance's start
+    /// commit; the first assignment's commit also creates the directive).
+    DirectiveAssigned {
+        /// The directive.
+        directive: String,
+        /// The assignment.
+        assignment: String,
+        /// The parent assignment of a child task.
+        parent: Option<String>,
+        /// The agency.
+        agency: String,
+        /// `lead`, `coordinate` or `monitor`.
+        role: String,
+        /// The issuing leader.
+        issuer: String,
+        /// The deadline.
+        deadline: chrono::DateTime<chrono::Utc>,
+    },
+    /// The agency reported progress (a commit of its own).
+    DirectiveProgressReported {
+        /// The assignment.
+        assignment: String,
+        /// Progress, 0–100.
+        percent: i32,
+        /// What was done.
+        text: String,
+    },
+    /// The agency asked for more time (rides on the completion of `thuc-hien`).
+    DirectiveExtensionRequested {
+        /// The assignment.
+        assignment: String,
+        /// The request.
+        extension: String,
+        /// The deadline asked for.
+        requested_deadline: chrono::DateTime<chrono::Utc>,
+        /// Why.
+        reason: String,
+    },
+    /// The issuer decided an extension (rides on the completion of `xet-gia-han`).
+    DirectiveExtensionDecided {
+        /// The assignment.
+        assignment: String,
+        /// The request.
+        extension: String,
+        /// Approved or refused.
+        approved: bool,
+        /// The deadline before.
+        from: chrono::DateTime<chrono::Utc>,
+        /// The deadline after (unchanged when refused).
+        to: chrono::DateTime<chrono::Utc>,
+    },
+    /// The agency reported the task done (rides on the completion of `thuc-hien`).
+    DirectiveAssignmentCompleted {
+        /// The assignment.
+        assignment: String,
+        /// The evidence (what was done, document numbers).
+        evidence: String,
+    },
+    /// The issuer accepted the result (rides on the completion of `nghiem-thu`).
+    DirectiveAssignmentAccepted {
+        /// The assignment.
+        assignment: String,
+    },
+    /// The issuer refused the result: the task is open again (rides on the completion of
+    /// `nghiem-thu`).
+    DirectiveAssignmentReopened {
+        /// The assignment.
+        assignment: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A document version as the journal records it.
@@ -331,6 +402,23 @@ impl Event {
         }
     }
 
+    /// For a directive event: whether it is a command of its own (one commit, the instance's
+    /// version + 1: a progress report) rather than riding on another command's commit (the
+    /// start, or the completion of a user task, whose events come first). `None` for every
+    /// other event. Replay treats it like a dossier event (see `crate::replay`).
+    pub fn directive_command(&self) -> Option<bool> {
+        match self {
+            Event::DirectiveProgressReported { .. } => Some(true),
+            Event::DirectiveAssigned { .. }
+            | Event::DirectiveExtensionRequested { .. }
+            | Event::DirectiveExtensionDecided { .. }
+            | Event::DirectiveAssignmentCompleted { .. }
+            | Event::DirectiveAssignmentAccepted { .. }
+            | Event::DirectiveAssignmentReopened { .. } => Some(false),
+            _ => None,
+        }
+    }
+
     /// The `kind` stored in the journal (`task_completed`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -364,6 +452,13 @@ impl Event {
             Event::DocumentAttached { .. } => "document_attached",
             Event::DocumentCertified { .. } => "document_certified",
             Event::DocumentSigned { .. } => "document_signed",
+            Event::DirectiveAssigned { .. } => "directive_assigned",
+            Event::DirectiveProgressReported { .. } => "directive_progress_reported",
+            Event::DirectiveExtensionRequested { .. } => "directive_extension_requested",
+            Event::DirectiveExtensionDecided { .. } => "directive_extension_decided",
+            Event::DirectiveAssignmentCompleted { .. } => "directive_assignment_completed",
+            Event::DirectiveAssignmentAccepted { .. } => "directive_assignment_accepted",
+            Event::DirectiveAssignmentReopened { .. } => "directive_assignment_reopened",
         }
     }
 }

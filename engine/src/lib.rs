@@ -14,6 +14,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod clock;
 pub mod command;
+pub mod directive;
 pub mod dossier;
 pub mod engine;
 pub mod error;

@@ -193,7 +193,13 @@ pub fn replay(
         let entry = &journal[position];
         // Dossier events change no token: `dossier_received` rides on the start commit, every
         // other dossier event is a commit of its own (the instance's version + 1).
-        if let Some(own_commit) = entry.event.dossier_command() {
+        // Directive events likewise: a progress report is a commit of its own, the others ride
+        // on the start or on a task completion whose events come before them.
+        if let Some(own_commit) = entry
+            .event
+            .dossier_command()
+            .or_else(|| entry.event.directive_command())
+        {
             state.journal_seq += 1;
             if own_commit {
                 state.version += 1;

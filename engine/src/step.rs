@@ -23,7 +23,8 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
-use motcua_definitions::{FlowIdx, NodeIdx, NodeKind, Process, Timer, TimerSpec};
+use motcua_definitions::expr::Expression;
+use motcua_definitions::{Assignment, FlowIdx, NodeIdx, NodeKind, Process, Timer, TimerSpec};
 use serde_json::{Map, Value};
 
 use crate::calendar::WorkCalendar;
@@ -109,6 +110,19 @@ pub enum StepError {
     Timer {
         /// The timer event (or task) node.
         node: String,
+        /// Why.
+        message: String,
+    },
+    /// A user task's assignment expression failed or gave something other than a text (or a
+    /// list of texts for candidate groups and users).
+    #[error("the {field} of task '{node}' (`{expression}`) cannot be computed: {message}")]
+    Assignment {
+        /// The user task.
+        node: String,
+        /// Which attribute (`assignee`, `candidateGroups`, `candidateUsers`, `agency`).
+        field: &'static str,
+        /// The expression as written.
+        expression: String,
         /// Why.
         message: String,
     },
@@ -251,6 +265,84 @@ pub fn timer_due(
         }
         spec => Ok(spec.next_after(armed_at, fired, last_due)),
     }
+}
+
+/// A user task's assignment with its expressions evaluated against `variables`: each
+/// expression replaces the literal of its field. A single value (assignee, agency) must be a
+/// non-empty text; groups and users a text (comma-separated) or a list of texts.
+pub fn evaluate_assignment(
+    node: &str,
+    mut a: Assignment,
+    variables: &Map<String, Value>,
+) -> Result<Assignment, StepError> {
+    let eval = |field: &'static str, source: &str| -> Result<Value, StepError> {
+        let fail = |message: String| StepError::Assignment {
+            node: node.to_owned(),
+            field,
+            expression: source.to_owned(),
+            message,
+        };
+        let expression = Expression::parse(source).map_err(|e| fail(e.to_string()))?;
+        expression.eval(variables).map_err(|e| fail(e.message))
+    };
+    let fail =
+        |field: &'static str, source: &str, got: &Value, wanted: &str| StepError::Assignment {
+            node: node.to_owned(),
+            field,
+            expression: source.to_owned(),
+            message: format!("it gave {got}, not {wanted}"),
+        };
+    let single = |field: &'static str, source: &str| -> Result<String, StepError> {
+        match eval(field, source)? {
+            Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            other => Err(fail(field, source, &other, "a non-empty text")),
+        }
+    };
+    let list = |field: &'static str, source: &str| -> Result<Vec<String>, StepError> {
+        let wanted = "a text or a list of texts";
+        let out: Vec<String> = match eval(field, source)? {
+            Value::String(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in &items {
+                    match item {
+                        Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_owned()),
+                        _ => return Err(fail(field, source, &Value::Array(items.clone()), wanted)),
+                    }
+                }
+                out
+            }
+            other => return Err(fail(field, source, &other, wanted)),
+        };
+        if out.is_empty() {
+            return Err(StepError::Assignment {
+                node: node.to_owned(),
+                field,
+                expression: source.to_owned(),
+                message: "it names nobody".into(),
+            });
+        }
+        Ok(out)
+    };
+    let x = std::mem::take(&mut a.expressions);
+    if let Some(source) = &x.assignee {
+        a.assignee = Some(single("assignee", source)?);
+    }
+    if let Some(source) = &x.candidate_groups {
+        a.candidate_groups = list("candidateGroups", source)?;
+    }
+    if let Some(source) = &x.candidate_users {
+        a.candidate_users = list("candidateUsers", source)?;
+    }
+    if let Some(source) = &x.agency {
+        a.agency = Some(single("agency", source)?);
+    }
+    Ok(a)
 }
 
 /// A token on its way into a node.
@@ -994,7 +1086,11 @@ impl<'m> Run<'m> {
             NodeKind::UserTask(user_task) => {
                 let n = self.next_number();
                 let task = self.state.id.task_id(n);
-                let assignment = model.assignment(p.node).unwrap_or_default();
+                let assignment = evaluate_assignment(
+                    &node.id,
+                    model.assignment(p.node).unwrap_or_default(),
+                    &self.state.variables,
+                )?;
                 let due_at = match user_task.sla_working_days {
                     Some(days) => Some(self.working_days_from_now(days, &node.id)?),
                     None => None,

@@ -207,19 +207,37 @@ fn first<T: Clone>(values: &[Option<T>; 3]) -> Option<T> {
 }
 
 fn merge(a: &[Assignment; 3]) -> Assignment {
-    let pick = |f: fn(&Assignment) -> &Vec<String>| {
-        a.iter()
-            .map(f)
-            .find(|v| !v.is_empty())
-            .cloned()
-            .unwrap_or_default()
-    };
-    Assignment {
-        assignee: a.iter().find_map(|x| x.assignee.clone()),
-        candidate_groups: pick(|x| &x.candidate_groups),
-        candidate_users: pick(|x| &x.candidate_users),
-        agency: a.iter().find_map(|x| x.agency.clone()),
+    // Per field, the first dialect that gives it (literally or as an expression) wins.
+    let mut out = Assignment::default();
+    if let Some(x) = a
+        .iter()
+        .find(|x| x.assignee.is_some() || x.expressions.assignee.is_some())
+    {
+        out.assignee = x.assignee.clone();
+        out.expressions.assignee = x.expressions.assignee.clone();
     }
+    if let Some(x) = a
+        .iter()
+        .find(|x| !x.candidate_groups.is_empty() || x.expressions.candidate_groups.is_some())
+    {
+        out.candidate_groups = x.candidate_groups.clone();
+        out.expressions.candidate_groups = x.expressions.candidate_groups.clone();
+    }
+    if let Some(x) = a
+        .iter()
+        .find(|x| !x.candidate_users.is_empty() || x.expressions.candidate_users.is_some())
+    {
+        out.candidate_users = x.candidate_users.clone();
+        out.expressions.candidate_users = x.expressions.candidate_users.clone();
+    }
+    if let Some(x) = a
+        .iter()
+        .find(|x| x.agency.is_some() || x.expressions.agency.is_some())
+    {
+        out.agency = x.agency.clone();
+        out.expressions.agency = x.expressions.agency.clone();
+    }
+    out
 }
 
 impl ProcessB {
@@ -625,8 +643,27 @@ impl NodeB {
     }
 }
 
-/// Reads a list of names: `a, b`, or a static FEEL list `["a", "b"]` / `=["a","b"]`.
-pub(crate) fn parse_list(raw: &str) -> Result<Vec<String>, String> {
+/// An assignment attribute as written: literal names, or an expression evaluated when the
+/// task is created (its source text, checked to parse).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AssignValue<T> {
+    /// Names written out.
+    Literal(T),
+    /// `${...}` or `=expr` (not a plain literal): evaluated against the instance's variables.
+    Expression(String),
+}
+
+/// Checks that `raw` parses as an expression; the error names the character offset.
+fn expression(raw: &str) -> Result<AssignValue<Vec<String>>, String> {
+    match Expression::parse(raw) {
+        Ok(_) => Ok(AssignValue::Expression(raw.trim().to_owned())),
+        Err(e) => Err(format!("the expression `{raw}` does not parse: {e}")),
+    }
+}
+
+/// Reads a list of names: `a, b`, or a static FEEL list `["a", "b"]` / `=["a","b"]`; anything
+/// else written as `${...}` or `=expr` is an expression.
+pub(crate) fn parse_list(raw: &str) -> Result<AssignValue<Vec<String>>, String> {
     let text = raw.trim();
     let (feel, text) = match text.strip_prefix('=') {
         Some(rest) => (true, rest.trim()),
@@ -641,30 +678,51 @@ pub(crate) fn parse_list(raw: &str) -> Result<Vec<String>, String> {
             }
             match unquote(item) {
                 Some(s) => out.push(s.trim().to_owned()),
-                None => return Err(dynamic(raw)),
+                None => return expression(raw),
             }
         }
-        return Ok(out);
+        return Ok(AssignValue::Literal(out));
     }
     if feel || text.contains("${") || text.contains("#{") {
         return match unquote(text) {
-            Some(s) if feel => Ok(split(s)),
-            _ => Err(dynamic(raw)),
+            Some(s) if feel => Ok(AssignValue::Literal(split(s))),
+            _ => expression(raw),
         };
     }
-    Ok(split(text))
+    Ok(AssignValue::Literal(split(text)))
 }
 
-/// Reads one name (an assignee): plain text or a FEEL string literal `="x"`.
-pub(crate) fn parse_single(raw: &str) -> Result<Option<String>, String> {
+/// Reads one name (an assignee, an agency): plain text or a FEEL string literal `="x"`;
+/// anything else written as `${...}` or `=expr` is an expression.
+pub(crate) fn parse_single(raw: &str) -> Result<AssignValue<Option<String>>, String> {
     let text = raw.trim();
     let value = match text.strip_prefix('=') {
-        Some(rest) => unquote(rest.trim()).ok_or_else(|| dynamic(raw))?,
-        None if text.contains("${") || text.contains("#{") => return Err(dynamic(raw)),
+        Some(rest) => match unquote(rest.trim()) {
+            Some(v) => v,
+            None => return expression(raw).map(single),
+        },
+        None if text.contains("${") || text.contains("#{") => return expression(raw).map(single),
         None => text,
     };
     let value = value.trim();
-    Ok((!value.is_empty()).then(|| value.to_owned()))
+    Ok(AssignValue::Literal(
+        (!value.is_empty()).then(|| value.to_owned()),
+    ))
+}
+
+fn single(v: AssignValue<Vec<String>>) -> AssignValue<Option<String>> {
+    match v {
+        AssignValue::Literal(l) => AssignValue::Literal(l.into_iter().next()),
+        AssignValue::Expression(e) => AssignValue::Expression(e),
+    }
+}
+
+/// The message for an expression where only literal names are read (lanes).
+pub(crate) fn literal_only(raw: &str) -> String {
+    format!(
+        "`{raw}` is an expression; a lane's names are read as written: name the users or groups \
+         literally (e.g. `mot-cua, tu-phap`), or put the expression on the user task"
+    )
 }
 
 /// Reads a number of working days: a non-negative decimal such as `2` or `0.5`.
@@ -700,11 +758,4 @@ fn unquote(text: &str) -> Option<&str> {
         .and_then(|t| t.strip_suffix('"'))
         .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
         .filter(|t| !t.contains('"'))
-}
-
-fn dynamic(raw: &str) -> String {
-    format!(
-        "`{raw}` is an expression; assignments computed at run time are not supported yet: name \
-         the users or groups literally (e.g. `mot-cua, tu-phap`)"
-    )
 }

@@ -66,7 +66,10 @@
 //!
 //! Assignment, forms, SLA and topics are read from motcua's namespace, Camunda 7 attributes and
 //! Zeebe extension elements; when several give the same field, motcua wins over Camunda, which
-//! wins over Zeebe.
+//! wins over Zeebe. A user task's assignee, candidate groups, candidate users and agency may be
+//! an expression (`${issuer}`, `=agency`): checked to parse here, evaluated against the
+//! instance's variables when the task is created (`AssignmentExpressions`); lanes take names
+//! only.
 //!
 //! Parse diagnostics stop the deploy before validation ([`crate::validate`]): a model with
 //! unresolved references cannot be checked for reachability without a cascade of follow-up
@@ -83,7 +86,8 @@ use crate::diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
 use crate::model::{Assignment, Lane, Process, RequiredDocument};
 use crate::timer::{Timer, TimerKind};
 
-use build::{diag, parse_days, parse_list, parse_retries, parse_single, CAMUNDA, MOTCUA, ZEEBE};
+use build::{diag, literal_only, parse_days, parse_list, parse_retries, parse_single};
+use build::{AssignValue, CAMUNDA, MOTCUA, ZEEBE};
 use build::{FlowB, LaneB, NodeB, ProcessB, Tag, TimerB};
 use xml::{Element, Ev, Ns, Pump, XmlError};
 
@@ -767,26 +771,17 @@ impl<'a> Parser<'a> {
             Tag::User => {
                 for (dialect, ns) in [(MOTCUA, Ns::Motcua), (CAMUNDA, Ns::Camunda)] {
                     let a = &mut node.assign[dialect];
-                    if let Some(v) = e.attr(ns, "assignee") {
-                        match parse_single(v) {
-                            Ok(v) => a.assignee = v,
-                            Err(m) => problems.push(m),
-                        }
-                    }
-                    for (attr, slot) in [
-                        ("candidateGroups", &mut a.candidate_groups),
-                        ("candidateUsers", &mut a.candidate_users),
-                    ] {
-                        if let Some(v) = e.attr(ns, attr) {
-                            match parse_list(v) {
-                                Ok(v) => *slot = v,
-                                Err(m) => problems.push(m),
-                            }
-                        }
-                    }
+                    read_assignment(e, ns, a, &mut problems);
                     node.form[dialect] = text_attr(e, ns, "formKey");
                 }
-                node.assign[MOTCUA].agency = text_attr(e, Ns::Motcua, "agency");
+                if let Some(v) = e.attr(Ns::Motcua, "agency") {
+                    let a = &mut node.assign[MOTCUA];
+                    match parse_single(v) {
+                        Ok(AssignValue::Literal(v)) => a.agency = v,
+                        Ok(AssignValue::Expression(x)) => a.expressions.agency = Some(x),
+                        Err(m) => problems.push(m),
+                    }
+                }
                 match e.attr(Ns::Motcua, "checksDocuments").map(str::trim) {
                     None | Some("false") => {}
                     Some("true") => node.checks_documents = true,
@@ -897,13 +892,18 @@ impl<'a> Parser<'a> {
         let mut problems = Vec::new();
         if let Some(v) = e.attr(Ns::Motcua, "assignee") {
             match parse_single(v) {
-                Ok(v) => assignment.assignee = v,
+                Ok(AssignValue::Literal(v)) => assignment.assignee = v,
+                Ok(AssignValue::Expression(_)) => problems.push(literal_only(v)),
                 Err(m) => problems.push(m),
             }
         }
-        match e.attr(Ns::Motcua, "candidateGroups").map(parse_list) {
-            Some(Ok(groups)) => assignment.candidate_groups = groups,
-            Some(Err(m)) => problems.push(m),
+        match e
+            .attr(Ns::Motcua, "candidateGroups")
+            .map(|v| (v, parse_list(v)))
+        {
+            Some((_, Ok(AssignValue::Literal(groups)))) => assignment.candidate_groups = groups,
+            Some((v, Ok(AssignValue::Expression(_)))) => problems.push(literal_only(v)),
+            Some((_, Err(m))) => problems.push(m),
             None => {
                 assignment.candidate_groups = name.iter().map(|n| n.trim().to_owned()).collect()
             }
@@ -1080,23 +1080,7 @@ impl<'a> Parser<'a> {
         };
         let mut a = Assignment::default();
         let mut problems = Vec::new();
-        if let Some(v) = e.attr(Ns::None, "assignee") {
-            match parse_single(v) {
-                Ok(v) => a.assignee = v,
-                Err(m) => problems.push(m),
-            }
-        }
-        for (attr, slot) in [
-            ("candidateGroups", &mut a.candidate_groups),
-            ("candidateUsers", &mut a.candidate_users),
-        ] {
-            if let Some(v) = e.attr(Ns::None, attr) {
-                match parse_list(v) {
-                    Ok(v) => *slot = v,
-                    Err(m) => problems.push(m),
-                }
-            }
-        }
+        read_assignment(e, Ns::None, &mut a, &mut problems);
         let id = self.node_mut(i).map(|n| n.id.clone());
         for m in problems {
             self.invalid(e, id.as_deref(), m);
@@ -1236,4 +1220,30 @@ fn text_attr(e: &Element, ns: Ns, local: &str) -> Option<String> {
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
+}
+
+/// Reads `assignee`, `candidateGroups` and `candidateUsers` of namespace `ns` into `a`: literal
+/// names, or expressions (checked to parse) evaluated when the task is created.
+fn read_assignment(e: &Element, ns: Ns, a: &mut Assignment, problems: &mut Vec<String>) {
+    if let Some(v) = e.attr(ns, "assignee") {
+        match parse_single(v) {
+            Ok(AssignValue::Literal(v)) => a.assignee = v,
+            Ok(AssignValue::Expression(x)) => a.expressions.assignee = Some(x),
+            Err(m) => problems.push(m),
+        }
+    }
+    for (attr, groups) in [("candidateGroups", true), ("candidateUsers", false)] {
+        if let Some(v) = e.attr(ns, attr) {
+            let (slot, expr) = if groups {
+                (&mut a.candidate_groups, &mut a.expressions.candidate_groups)
+            } else {
+                (&mut a.candidate_users, &mut a.expressions.candidate_users)
+            };
+            match parse_list(v) {
+                Ok(AssignValue::Literal(v)) => *slot = v,
+                Ok(AssignValue::Expression(x)) => *expr = Some(x),
+                Err(m) => problems.push(m),
+            }
+        }
+    }
 }

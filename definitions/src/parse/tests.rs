@@ -77,6 +77,17 @@ fn kind(p: &Process, idx: NodeIdx) -> String {
             if let Some(x) = &a.agency {
                 s.push_str(&format!(" agency={x}"));
             }
+            let e = &a.expressions;
+            for (name, x) in [
+                ("assignee", &e.assignee),
+                ("groups", &e.candidate_groups),
+                ("users", &e.candidate_users),
+                ("agency", &e.agency),
+            ] {
+                if let Some(x) = x {
+                    s.push_str(&format!(" {name}:{x}"));
+                }
+            }
             if let Some(x) = &task.form_key {
                 s.push_str(&format!(" form={x}"));
             }
@@ -451,11 +462,72 @@ fn assignment_attributes() {
 }
 
 #[test]
+fn assignment_expressions() {
+    let body = r#"  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="m" motcua:assignee="${issuer}" motcua:candidateGroups="=groups" motcua:agency="=agency" />
+  <bpmn:userTask id="c" camunda:candidateUsers="${users}" camunda:candidateGroups="lanh-dao" />
+  <bpmn:userTask id="z">
+    <bpmn:extensionElements>
+      <zeebe:assignmentDefinition assignee="=owner" candidateGroups="=[group, &quot;x&quot;]" />
+    </bpmn:extensionElements>
+  </bpmn:userTask>
+  <bpmn:userTask id="lit" motcua:agency="=&quot;so-tp&quot;" motcua:candidateGroups="=&quot;a, b&quot;" camunda:candidateGroups="${other}" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="m" />
+  <bpmn:sequenceFlow id="f2" sourceRef="m" targetRef="c" />
+  <bpmn:sequenceFlow id="f3" sourceRef="c" targetRef="z" />
+  <bpmn:sequenceFlow id="f4" sourceRef="z" targetRef="lit" />
+  <bpmn:sequenceFlow id="f5" sourceRef="lit" targetRef="e" />
+"#;
+    check(
+        &doc(body),
+        "
+        process p
+        s startEvent
+        m userTask assignee:${issuer} groups:=groups agency:=agency
+        c userTask groups=lanh-dao users:${users}
+        z userTask assignee:=owner groups:=[group, \"x\"]
+        lit userTask groups=a|b agency=so-tp
+        e endEvent
+        f1 s->m
+        f2 m->c
+        f3 c->z
+        f4 z->lit
+        f5 lit->e
+        ",
+    );
+}
+
+#[test]
+fn assignment_expression_on_a_lane_is_refused() {
+    let body = r#"  <bpmn:laneSet id="ls">
+    <bpmn:lane id="l" name="Một cửa" motcua:candidateGroups="${groups}"><bpmn:flowNodeRef>t</bpmn:flowNodeRef></bpmn:lane>
+  </bpmn:laneSet>
+  <bpmn:startEvent id="s" />
+  <bpmn:userTask id="t" />
+  <bpmn:endEvent id="e" />
+  <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t" />
+  <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e" />
+"#;
+    let errors = super::parse_definitions("lane.bpmn", doc(body).as_bytes()).unwrap_err();
+    let d = &errors.0[0];
+    assert_eq!(
+        (d.position.line, d.element_id.as_deref()),
+        (5, Some("l")),
+        "{d:?}"
+    );
+    assert!(
+        d.message.contains("a lane's names are read as written"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn invalid_attributes() {
     let body = r#"  <bpmn:startEvent id="s" />
   <bpmn:userTask id="a" motcua:slaWorkingDays="hai" />
-  <bpmn:userTask id="b" camunda:candidateGroups="${groups}" />
-  <bpmn:userTask id="c"><bpmn:extensionElements><zeebe:assignmentDefinition assignee="=owner" /></bpmn:extensionElements></bpmn:userTask>
+  <bpmn:userTask id="b" camunda:candidateGroups="${groups" />
+  <bpmn:userTask id="c"><bpmn:extensionElements><zeebe:assignmentDefinition assignee="=owner +" /></bpmn:extensionElements></bpmn:userTask>
   <bpmn:serviceTask id="d" />
   <bpmn:serviceTask id="r" motcua:topic="t" motcua:retries="-1" />
   <bpmn:task />

@@ -146,6 +146,27 @@ impl Store for AnyStore {
         delegate!(self, s => s.dossiers_received(agency, from, to))
     }
 
+    async fn directive_assignments(
+        &self,
+        filter: &crate::directive::AssignmentFilter,
+    ) -> Result<Vec<crate::directive::AssignmentRecord>, StoreError> {
+        delegate!(self, s => s.directive_assignments(filter))
+    }
+
+    async fn directive_reports(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ReportRecord>, StoreError> {
+        delegate!(self, s => s.directive_reports(assignment))
+    }
+
+    async fn directive_extensions(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ExtensionRecord>, StoreError> {
+        delegate!(self, s => s.directive_extensions(assignment))
+    }
+
     async fn dossier_documents(&self, code: &str) -> Result<Vec<DocumentRecord>, StoreError> {
         delegate!(self, s => s.dossier_documents(code))
     }

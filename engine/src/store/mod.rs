@@ -673,6 +673,24 @@ pub trait Store: Send + Sync + 'static {
         code: &str,
     ) -> impl Future<Output = Result<Vec<SignatureRecord>, StoreError>> + Send;
 
+    /// Directive assignments (joined with their directive) matching the filter, oldest first.
+    fn directive_assignments(
+        &self,
+        filter: &crate::directive::AssignmentFilter,
+    ) -> impl Future<Output = Result<Vec<crate::directive::AssignmentRecord>, StoreError>> + Send;
+
+    /// An assignment's progress reports, oldest first.
+    fn directive_reports(
+        &self,
+        assignment: &str,
+    ) -> impl Future<Output = Result<Vec<crate::directive::ReportRecord>, StoreError>> + Send;
+
+    /// An assignment's extension requests, oldest first.
+    fn directive_extensions(
+        &self,
+        assignment: &str,
+    ) -> impl Future<Output = Result<Vec<crate::directive::ExtensionRecord>, StoreError>> + Send;
+
     /// An applicant's certified documents, oldest first.
     fn applicant_documents(
         &self,

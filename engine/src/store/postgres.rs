@@ -34,6 +34,7 @@ use super::{
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::directive::{AssignmentChange, AssignmentState, DirectiveEffect, DirectiveSource};
 use crate::dossier::{
     ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord, DossierState,
     SignatureRecord,
@@ -496,6 +497,7 @@ async fn write_effect(
                 .map_err(commit_error)?;
         }
         Effect::Dossier(d) => write_dossier_effect(conn, d, at).await?,
+        Effect::Directive(d) => write_directive_effect(conn, d, at).await?,
     }
     Ok(())
 }
@@ -1268,6 +1270,82 @@ impl Store for PostgresStore {
         .await
         .map_err(backend)?;
         rows.iter().map(document_record).collect()
+    }
+
+    async fn directive_assignments(
+        &self,
+        filter: &crate::directive::AssignmentFilter,
+    ) -> Result<Vec<crate::directive::AssignmentRecord>, StoreError> {
+        let mut sql = String::from(crate::directive::ASSIGNMENT_SELECT);
+        let mut binds: Vec<String> = Vec::new();
+        for (column, value) in [
+            ("a.id", filter.id.clone()),
+            ("a.directive_id", filter.directive.clone()),
+            ("a.agency", filter.agency.clone()),
+            ("d.issuer", filter.issuer.clone()),
+            ("a.instance_id", filter.instance.map(|i| i.to_string())),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        sql.push_str(" ORDER BY a.created_at, a.id");
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::AssignmentParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                crate::directive::assignment_from_parts(parts)
+            })
+            .collect()
+    }
+
+    async fn directive_reports(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ReportRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, assignment_id, text, percent, reported_at, reported_by \
+             FROM directive_reports WHERE assignment_id = $1 ORDER BY reported_at, id",
+        )
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::ReportParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                Ok(parts.into())
+            })
+            .collect()
+    }
+
+    async fn directive_extensions(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ExtensionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, assignment_id, reason, requested_deadline, requested_at, requested_by, \
+             approved, new_deadline, decided_at, decided_by FROM directive_extensions \
+             WHERE assignment_id = $1 ORDER BY requested_at, id",
+        )
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::ExtensionParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                Ok(parts.into())
+            })
+            .collect()
     }
 
     async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
@@ -2285,4 +2363,154 @@ fn webhook_row(r: &PgRow) -> Result<WebhookRow, StoreError> {
         next_attempt_at: r.try_get("next_attempt_at").map_err(backend)?,
         last_error: r.try_get("last_error").map_err(backend)?,
     })
+}
+
+/// Writes a directive effect (see [`crate::directive`]); a stale assignment version is a
+/// version conflict.
+async fn write_directive_effect(
+    conn: &mut PgConnection,
+    effect: &DirectiveEffect,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    match effect {
+        DirectiveEffect::Issued(d) => {
+            let (number, date) = match &d.source {
+                DirectiveSource::Document { number, date } => (Some(number.clone()), *date),
+                DirectiveSource::Meeting { date } => (None, *date),
+            };
+            sqlx::query(
+                "INSERT INTO directives (id, issuer, source_kind, source_number, source_date, \
+                 summary, content, priority, issued_at, issued_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&d.id)
+            .bind(&d.issuer)
+            .bind(crate::directive::source_kind(&d.source))
+            .bind(number)
+            .bind(date)
+            .bind(&d.summary)
+            .bind(&d.content)
+            .bind(&d.priority)
+            .bind(d.issued_at)
+            .bind(&d.issued_by)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DirectiveEffect::AssignmentCreated {
+            id,
+            directive,
+            parent,
+            agency,
+            role,
+            title,
+            deadline,
+            instance,
+        } => {
+            sqlx::query(
+                "INSERT INTO directive_assignments (id, directive_id, parent_id, agency, role, \
+                 title, deadline, original_deadline, instance_id, state, progress, \
+                 completed_at, accepted_at, created_at, updated_at, version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, 0, NULL, NULL, $10, $10, 1)",
+            )
+            .bind(id)
+            .bind(directive)
+            .bind(parent)
+            .bind(agency)
+            .bind(role.as_str())
+            .bind(title)
+            .bind(*deadline)
+            .bind(instance.to_string())
+            .bind(AssignmentState::InProgress.as_str())
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DirectiveEffect::AssignmentUpdated(AssignmentChange {
+            id,
+            expected_version,
+            state,
+            progress,
+            deadline,
+            completed_at,
+            clear_completed,
+            accepted_at,
+        }) => {
+            let updated = sqlx::query(
+                "UPDATE directive_assignments SET version = $1 + 1, \
+                 state = COALESCE($2, state), progress = COALESCE($3, progress), \
+                 deadline = COALESCE($4, deadline), \
+                 completed_at = CASE WHEN $5 THEN NULL ELSE COALESCE($6, completed_at) END, \
+                 accepted_at = COALESCE($7, accepted_at), updated_at = $8 \
+                 WHERE id = $9 AND version = $1",
+            )
+            .bind(*expected_version)
+            .bind(state.map(|s| s.as_str()))
+            .bind(*progress)
+            .bind(*deadline)
+            .bind(*clear_completed)
+            .bind(*completed_at)
+            .bind(*accepted_at)
+            .bind(at)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        DirectiveEffect::ReportAdded(r) => {
+            sqlx::query(
+                "INSERT INTO directive_reports (id, assignment_id, text, percent, reported_at, \
+                 reported_by) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&r.id)
+            .bind(&r.assignment)
+            .bind(&r.text)
+            .bind(r.percent)
+            .bind(r.reported_at)
+            .bind(&r.reported_by)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DirectiveEffect::ExtensionRequested(x) => {
+            sqlx::query(
+                "INSERT INTO directive_extensions (id, assignment_id, reason, \
+                 requested_deadline, requested_at, requested_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&x.id)
+            .bind(&x.assignment)
+            .bind(&x.reason)
+            .bind(x.requested_deadline)
+            .bind(x.requested_at)
+            .bind(&x.requested_by)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DirectiveEffect::ExtensionDecided {
+            id,
+            approved,
+            new_deadline,
+            decided_by,
+        } => {
+            sqlx::query(
+                "UPDATE directive_extensions SET approved = $1, new_deadline = $2, \
+                 decided_at = $3, decided_by = $4 WHERE id = $5",
+            )
+            .bind(*approved)
+            .bind(*new_deadline)
+            .bind(at)
+            .bind(decided_by)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@ use super::{
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
 use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::directive::{AssignmentChange, AssignmentState, DirectiveEffect, DirectiveSource};
 use crate::dossier::{
     Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
     DossierState, SignatureRecord,
@@ -520,6 +521,7 @@ fn push_effect(
             push_timer_start(q, *job, key, *version, node, *fired, *due_at, at);
         }
         Effect::Dossier(d) => push_dossier_effect(q, d, at)?,
+        Effect::Directive(d) => push_directive_effect(q, d, at),
         Effect::JobClosed { job, how } => {
             let id = job.to_string();
             q.push("UPDATE jobs SET state = ")
@@ -1393,6 +1395,82 @@ impl Store for SqliteStore {
         .await
         .map_err(backend)?;
         rows.iter().map(document_record).collect()
+    }
+
+    async fn directive_assignments(
+        &self,
+        filter: &crate::directive::AssignmentFilter,
+    ) -> Result<Vec<crate::directive::AssignmentRecord>, StoreError> {
+        let mut sql = String::from(crate::directive::ASSIGNMENT_SELECT);
+        let mut binds: Vec<String> = Vec::new();
+        for (column, value) in [
+            ("a.id", filter.id.clone()),
+            ("a.directive_id", filter.directive.clone()),
+            ("a.agency", filter.agency.clone()),
+            ("d.issuer", filter.issuer.clone()),
+            ("a.instance_id", filter.instance.map(|i| i.to_string())),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND {column} = ?"));
+            }
+        }
+        sql.push_str(" ORDER BY a.created_at, a.id");
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = query.bind(b);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::AssignmentParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                crate::directive::assignment_from_parts(parts)
+            })
+            .collect()
+    }
+
+    async fn directive_reports(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ReportRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, assignment_id, text, percent, reported_at, reported_by \
+             FROM directive_reports WHERE assignment_id = ? ORDER BY reported_at, id",
+        )
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::ReportParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                Ok(parts.into())
+            })
+            .collect()
+    }
+
+    async fn directive_extensions(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::ExtensionRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, assignment_id, reason, requested_deadline, requested_at, requested_by, \
+             approved, new_deadline, decided_at, decided_by FROM directive_extensions \
+             WHERE assignment_id = ? ORDER BY requested_at, id",
+        )
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::directive::ExtensionParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                Ok(parts.into())
+            })
+            .collect()
     }
 
     async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
@@ -2374,4 +2452,154 @@ fn webhook_row(r: &SqliteRow) -> Result<WebhookRow, StoreError> {
         next_attempt_at: r.try_get("next_attempt_at").map_err(backend)?,
         last_error: r.try_get("last_error").map_err(backend)?,
     })
+}
+
+/// Appends a directive effect (see [`crate::directive`]). A stale assignment version sets the
+/// version to NULL: refused by NOT NULL, mapped to a version conflict.
+fn push_directive_effect(
+    q: &mut QueryBuilder<'static, Sqlite>,
+    effect: &DirectiveEffect,
+    at: DateTime<Utc>,
+) {
+    match effect {
+        DirectiveEffect::Issued(d) => {
+            let (number, date) = match &d.source {
+                DirectiveSource::Document { number, date } => (Some(number.clone()), *date),
+                DirectiveSource::Meeting { date } => (None, *date),
+            };
+            q.push(
+                "INSERT INTO directives (id, issuer, source_kind, source_number, source_date, \
+                 summary, content, priority, issued_at, issued_by) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(d.id.clone())
+                .push_bind(d.issuer.clone())
+                .push_bind(crate::directive::source_kind(&d.source))
+                .push_bind(number)
+                .push_bind(date)
+                .push_bind(d.summary.clone())
+                .push_bind(d.content.clone())
+                .push_bind(d.priority.clone())
+                .push_bind(d.issued_at)
+                .push_bind(d.issued_by.clone());
+            q.push(");\n");
+        }
+        DirectiveEffect::AssignmentCreated {
+            id,
+            directive,
+            parent,
+            agency,
+            role,
+            title,
+            deadline,
+            instance,
+        } => {
+            q.push(
+                "INSERT INTO directive_assignments (id, directive_id, parent_id, agency, role, \
+                 title, deadline, original_deadline, instance_id, state, progress, \
+                 completed_at, accepted_at, created_at, updated_at, version) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(id.clone())
+                .push_bind(directive.clone())
+                .push_bind(parent.clone())
+                .push_bind(agency.clone())
+                .push_bind(role.as_str())
+                .push_bind(title.clone())
+                .push_bind(*deadline)
+                .push_bind(*deadline)
+                .push_bind(instance.to_string())
+                .push_bind(AssignmentState::InProgress.as_str())
+                .push_bind(0_i32)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(at)
+                .push_bind(at)
+                .push_bind(1_i64);
+            q.push(");\n");
+        }
+        DirectiveEffect::AssignmentUpdated(AssignmentChange {
+            id,
+            expected_version,
+            state,
+            progress,
+            deadline,
+            completed_at,
+            clear_completed,
+            accepted_at,
+        }) => {
+            q.push("UPDATE directive_assignments SET version = CASE WHEN version = ")
+                .push_bind(*expected_version)
+                .push(" THEN ")
+                .push_bind(expected_version + 1)
+                .push(" END, state = COALESCE(")
+                .push_bind(state.map(|s| s.as_str()))
+                .push(", state), progress = COALESCE(")
+                .push_bind(*progress)
+                .push(", progress), deadline = COALESCE(")
+                .push_bind(*deadline)
+                .push(", deadline), completed_at = CASE WHEN ")
+                .push_bind(*clear_completed)
+                .push(" THEN NULL ELSE COALESCE(")
+                .push_bind(*completed_at)
+                .push(", completed_at) END, accepted_at = COALESCE(")
+                .push_bind(*accepted_at)
+                .push(", accepted_at), updated_at = ")
+                .push_bind(at)
+                .push(" WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\n");
+        }
+        DirectiveEffect::ReportAdded(r) => {
+            q.push(
+                "INSERT INTO directive_reports (id, assignment_id, text, percent, reported_at, \
+                 reported_by) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(r.id.clone())
+                .push_bind(r.assignment.clone())
+                .push_bind(r.text.clone())
+                .push_bind(r.percent)
+                .push_bind(r.reported_at)
+                .push_bind(r.reported_by.clone());
+            q.push(");\n");
+        }
+        DirectiveEffect::ExtensionRequested(x) => {
+            q.push(
+                "INSERT INTO directive_extensions (id, assignment_id, reason, \
+                 requested_deadline, requested_at, requested_by, approved, new_deadline, \
+                 decided_at, decided_by) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(x.id.clone())
+                .push_bind(x.assignment.clone())
+                .push_bind(x.reason.clone())
+                .push_bind(x.requested_deadline)
+                .push_bind(x.requested_at)
+                .push_bind(x.requested_by.clone())
+                .push_bind(None::<bool>)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(None::<DateTime<Utc>>)
+                .push_bind(None::<String>);
+            q.push(");\n");
+        }
+        DirectiveEffect::ExtensionDecided {
+            id,
+            approved,
+            new_deadline,
+            decided_by,
+        } => {
+            q.push("UPDATE directive_extensions SET approved = ")
+                .push_bind(*approved)
+                .push(", new_deadline = ")
+                .push_bind(*new_deadline)
+                .push(", decided_at = ")
+                .push_bind(at)
+                .push(", decided_by = ")
+                .push_bind(decided_by.clone())
+                .push(" WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\n");
+        }
+    }
 }

@@ -261,6 +261,10 @@ pub enum Cmd {
     /// E-forms for designers: check, validate sample data, render.
     #[command(subcommand)]
     Forms(crate::forms_cli::FormsCmd),
+    /// Leadership directives (theo dõi ý kiến chỉ đạo): issue, report, extend, complete,
+    /// accept; list with status, statistics, CSV for meetings.
+    #[command(subcommand)]
+    Directive(crate::directive_cli::DirectiveCmd),
     /// The journal's tamper evidence: sign a checkpoint over the chain heads now.
     #[command(subcommand)]
     Journal(crate::audit_cli::JournalCmd),

@@ -21,8 +21,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use crate::dossier::blobs::sha256_hex;
 use crate::event::Event;
 use crate::state::InstanceState;
 
@@ -72,7 +72,7 @@ pub fn link(previous: Option<&str>, row: Row<'_>) -> String {
         hashed_time(row.at),
         row.data,
     ]);
-    hex(&Sha256::digest(envelope.to_string().as_bytes()))
+    sha256_hex(envelope.to_string().as_bytes())
 }
 
 /// Seals a command's new events: serialises each, chains it to the state's head, and moves the
@@ -185,6 +185,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use sha2::{Digest, Sha256};
 
     use super::*;
 

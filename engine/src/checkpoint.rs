@@ -14,7 +14,6 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use motcua_signing::SigningIdentity;
 
@@ -112,7 +111,7 @@ pub struct Coverage {
 
 /// SHA-256 of a payload text, hex (what the next checkpoint names as `previous`).
 pub fn payload_digest(payload: &str) -> String {
-    hex(&Sha256::digest(payload.as_bytes()))
+    crate::dossier::blobs::sha256_hex(payload.as_bytes())
 }
 
 /// Hex of a Merkle hash; and back.

@@ -89,7 +89,7 @@ pub fn certificate_fingerprint(
     cert: &X509Ref,
 ) -> Result<String, motcua_signing::openssl::error::ErrorStack> {
     let digest = cert.digest(MessageDigest::sha256())?;
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::chain::hex(&digest))
 }
 
 /// The signer certificate inside a (verified) CMS: the one its SignerInfo names, else the

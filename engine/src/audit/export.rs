@@ -2,8 +2,6 @@
 //! store, and `Engine::verify_dossier`: the same archive made in memory and verified, so what
 //! an auditor checks offline and what the engine checks in place are one code path.
 
-use sha2::{Digest, Sha256};
-
 use motcua_signing::{SigningIdentity, TrustStore};
 
 use super::archive::{
@@ -12,8 +10,9 @@ use super::archive::{
 };
 use super::verify::{document_path, verify_archive};
 use super::AuditReport;
-use crate::chain::{hashed_time, hex};
+use crate::chain::hashed_time;
 use crate::checkpoint::Head;
+use crate::dossier::blobs::sha256_hex;
 use crate::engine::Engine;
 use crate::error::EngineError;
 use crate::store::Store;
@@ -165,7 +164,7 @@ impl<S: Store> Engine<S> {
         for cms in signatures {
             for cert in motcua_signing::embedded_certificates(&cms).unwrap_or_default() {
                 if let (Ok(der), Ok(pem)) = (cert.to_der(), cert.to_pem()) {
-                    let name = format!("certificates/{}.pem", &hex(&Sha256::digest(der))[..16]);
+                    let name = format!("certificates/{}.pem", &sha256_hex(&der)[..16]);
                     archive.files.entry(name).or_insert(pem);
                 }
             }
@@ -183,7 +182,7 @@ impl<S: Store> Engine<S> {
                 .iter()
                 .map(|(path, bytes)| ManifestFile {
                     path: path.clone(),
-                    sha256: hex(&Sha256::digest(bytes)),
+                    sha256: sha256_hex(bytes),
                     size: bytes.len() as u64,
                 })
                 .collect(),

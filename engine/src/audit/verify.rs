@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 
 use motcua_signing::{verify_detached, TrustStore};
 
@@ -14,8 +13,9 @@ use super::archive::{
     DOSSIER, FORMAT, JOURNAL, MANIFEST, MANIFEST_SIGNATURE, SIGNATURES,
 };
 use super::{AuditReport, CheckpointCheck, SignatureCheck};
-use crate::chain::{self, hex, Row};
+use crate::chain::{self, Row};
 use crate::checkpoint::{self, CheckpointPayload};
+use crate::dossier::blobs::sha256_hex;
 use crate::event::Event;
 use crate::merkle;
 
@@ -42,10 +42,6 @@ pub fn verify_archive(archive: &Archive, trust: &TrustStore, now: DateTime<Utc>)
     );
     report.passed = !report.checks.is_empty() && report.checks.iter().all(|c| c.passed);
     report
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn check_manifest(

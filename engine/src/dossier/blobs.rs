@@ -49,10 +49,7 @@ pub trait BlobStore: Send + Sync {
 
 /// SHA-256 of bytes, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::chain::hex(&Sha256::digest(bytes))
 }
 
 /// Whether `s` is 64 lowercase hex digits.

@@ -121,6 +121,9 @@ pub enum DirectiveCmd {
         /// A monitoring unit (theo dõi), repeatable.
         #[arg(long)]
         monitor: Vec<String>,
+        /// Ask for a progress report every N calendar days while a task is open (default 7).
+        #[arg(long)]
+        report_every_days: Option<u32>,
     },
     /// Split an assignment into a child task for a department.
     Child {
@@ -256,6 +259,7 @@ pub async fn run(g: &Global, cmd: DirectiveCmd) -> Result<()> {
             lead,
             coordinate,
             monitor,
+            report_every_days,
         } => {
             let source = match document {
                 Some(number) => DirectiveSource::Document { number, date },
@@ -283,6 +287,7 @@ pub async fn run(g: &Global, cmd: DirectiveCmd) -> Result<()> {
                         deadline: deadline.deadline()?,
                         priority,
                         assignments,
+                        report_every_days,
                     },
                     options(g),
                 )

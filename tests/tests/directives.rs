@@ -37,8 +37,11 @@ fn by(user: &str) -> CommandOptions {
     CommandOptions::by(user)
 }
 
-/// The (timer node, Vietnam date) of every timer that fired on the instance, in order.
-async fn fired(engine: &Engine<AnyStore>, a: &AssignmentRecord) -> Vec<(String, NaiveDate)> {
+/// The periodic report requests' boundary timer.
+const REPORT_REQUEST: &str = "yeu-cau-bao-cao";
+
+/// Every timer that fired on the instance, in order: (timer node, Vietnam date).
+async fn timers(engine: &Engine<AnyStore>, a: &AssignmentRecord) -> Vec<(String, NaiveDate)> {
     engine
         .journal(a.instance)
         .await
@@ -50,6 +53,23 @@ async fn fired(engine: &Engine<AnyStore>, a: &AssignmentRecord) -> Vec<(String, 
             }
             _ => None,
         })
+        .collect()
+}
+
+/// The reminders and the escalation that fired (every timer but the report requests).
+async fn fired(engine: &Engine<AnyStore>, a: &AssignmentRecord) -> Vec<(String, NaiveDate)> {
+    let mut all = timers(engine, a).await;
+    all.retain(|(node, _)| node != REPORT_REQUEST);
+    all
+}
+
+/// The Vietnam dates of the periodic report requests.
+async fn report_requests(engine: &Engine<AnyStore>, a: &AssignmentRecord) -> Vec<NaiveDate> {
+    timers(engine, a)
+        .await
+        .into_iter()
+        .filter(|(node, _)| node == REPORT_REQUEST)
+        .map(|(_, day)| day)
         .collect()
 }
 
@@ -128,6 +148,7 @@ async fn a_directive_is_followed_to_completion(backend: Backend) {
                         deadline: None,
                     },
                 ],
+                report_every_days: Some(7),
             },
             by("van-thu"),
         )
@@ -264,6 +285,13 @@ async fn a_directive_is_followed_to_completion(backend: Backend) {
         );
     }
     assert_eq!(fired(&engine, &child).await.len(), 3);
+    // Weekly report requests since Monday 19/4 09:00, by the calendar (not working days).
+    for a in [&lead, &c1, &c2] {
+        assert_eq!(
+            report_requests(&engine, a).await,
+            vec![date(2027, 4, 26), date(2027, 5, 3)]
+        );
+    }
     assert_eq!(
         status_of(&engine, &db, &lead.id).await,
         DirectiveStatus::DueSoon
@@ -577,6 +605,7 @@ async fn a_directive_needs_one_lead_and_a_future_deadline(backend: Backend) {
             role,
             deadline: None,
         }],
+        report_every_days: None,
     };
     let e = engine
         .issue_directive(

@@ -135,6 +135,14 @@ pub enum Action {
     ReadStatistics,
     /// `/webhooks`: subscribe, list and unsubscribe outbound webhooks.
     ManageWebhooks,
+    /// Read directive assignments and their statistics.
+    ReadDirectives,
+    /// `POST /directives`.
+    IssueDirectives,
+    /// Report progress, request extensions, complete, split into child tasks.
+    WorkDirectives,
+    /// Decide extensions, accept or reopen (the directive's issuer).
+    DecideDirectives,
 }
 
 /// The role table: whether `role` may do `action` at all. Rows are then restricted by agency
@@ -148,19 +156,26 @@ pub fn allows(role: Role, action: Action) -> bool {
         (Admin, _) => true,
         (_, ReadDefinitions) => true,
         (Designer, Deploy) => true,
-        (Servant, StartInstance | ReadInstance | ReadJournal | ReadTasks | WorkTasks) => true,
+        (
+            Servant,
+            StartInstance | ReadInstance | ReadJournal | ReadTasks | WorkTasks | ReadDirectives
+            | WorkDirectives,
+        ) => true,
         (
             Leader,
             ReadInstance | ReadJournal | CancelInstance | ReadTasks | WorkTasks | ReadIncidents
-            | ReadEvents | ReadStatistics,
+            | ReadEvents | ReadStatistics | ReadDirectives | IssueDirectives | WorkDirectives
+            | DecideDirectives,
         ) => true,
         (
             Auditor,
-            ReadInstance | ReadJournal | ReadTasks | ReadIncidents | ReadEvents | ReadStatistics,
+            ReadInstance | ReadJournal | ReadTasks | ReadIncidents | ReadEvents | ReadStatistics
+            | ReadDirectives,
         ) => true,
         (
             Integrator,
-            StartInstance | ReadInstance | ReadEvents | ReadStatistics | ManageWebhooks,
+            StartInstance | ReadInstance | ReadEvents | ReadStatistics | ManageWebhooks
+            | ReadDirectives,
         ) => true,
         (Worker, ExternalTasks) => true,
         _ => false,

@@ -2,7 +2,8 @@
 //! and civil servants' front ends. `motcua serve` runs it with [`serve`].
 //!
 //! [`app`] merges one router per resource (`deployments`, `instances`, `tasks`,
-//! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, and `openapi`: the
+//! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, `dossiers`,
+//! `directives`, `audit`, `forms`, `webhooks`, and `openapi`: the
 //! OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`); handlers are thin:
 //! extract, call the engine, turn the answer into JSON with the same functions as the CLI's
 //! `--json` (`crate::output`).
@@ -17,6 +18,7 @@
 pub mod audit;
 pub mod auth;
 pub mod deployments;
+pub mod directives;
 pub mod dossiers;
 pub mod error;
 pub mod events;
@@ -74,6 +76,7 @@ pub fn app(state: AppState) -> Router {
         .merge(dossiers::router())
         .merge(forms::router())
         .merge(audit::router())
+        .merge(directives::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -96,6 +96,18 @@ pub fn router() -> Router<AppState> {
         super::audit::export,
         super::audit::verification,
         super::audit::verify,
+        super::directives::issue,
+        super::directives::list,
+        super::directives::list_csv,
+        super::directives::one,
+        super::directives::doc_child::doc,
+        super::directives::doc_report::doc,
+        super::directives::doc_extension::doc,
+        super::directives::doc_decision::doc,
+        super::directives::doc_completion::doc,
+        super::directives::doc_acceptance::doc,
+        super::directives::statistics,
+        super::directives::statistics_text,
     ),
     components(schemas(Problem, ProblemCode, DeployProblem)),
     modifiers(&BearerScheme, &OptionalBodies),
@@ -111,6 +123,7 @@ pub fn router() -> Router<AppState> {
         (name = "dossiers", description = "Dossiers at the one-stop counter: receipt, documents, lifecycle, the applicant's document store and the printed slips of Circular 01/2018"),
         (name = "forms", description = "E-forms (form-js): the deployed schema, and a task's form as HTML"),
         (name = "audit", description = "Auditors: a dossier's archive (journal hash chain, documents, signatures, signed checkpoints) and its verification"),
+        (name = "directives", description = "Leadership directives (theo dõi ý kiến chỉ đạo): issue, assignments with their computed status, progress reports, extensions, completion and acceptance, statistics per agency and leader (JSON, Prometheus), CSV for meetings"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -1005,6 +1018,179 @@ pub struct ApplicantDocumentDto {
     pub certified_at: DateTime<Utc>,
     /// The dossier it was digitized from.
     pub source_dossier: Option<String>,
+}
+
+/// What a directive comes from: a document (its number and date) or a meeting (its date).
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveSourceDto {
+    pub kind: DirectiveSourceKindDto,
+    /// The document's number (`123/UBND-TH`); absent for a meeting.
+    pub number: Option<String>,
+    pub date: chrono::NaiveDate,
+}
+
+/// `document` or `meeting`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectiveSourceKindDto {
+    Document,
+    Meeting,
+}
+
+/// A directive (ý kiến chỉ đạo).
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveDto {
+    pub id: String,
+    /// The issuing leader (user id).
+    pub issuer: String,
+    pub source: DirectiveSourceDto,
+    /// Trích yếu.
+    pub summary: String,
+    pub content: String,
+    pub priority: String,
+    pub issued_at: DateTime<Utc>,
+    /// Who entered it.
+    pub issued_by: Option<String>,
+    /// Progress reports are requested every so many calendar days.
+    pub report_every_days: u32,
+}
+
+/// An assignment's role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentRoleDto {
+    /// Chủ trì.
+    Lead,
+    /// Phối hợp.
+    Coordinate,
+    /// Theo dõi.
+    Monitor,
+}
+
+/// Where an assignment is in its life.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignmentStateDto {
+    InProgress,
+    ExtensionRequested,
+    Completed,
+    Accepted,
+}
+
+/// One agency's part of a directive (or a department's child task).
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentDto {
+    pub id: String,
+    pub directive: DirectiveDto,
+    /// The parent assignment of a child task.
+    pub parent: Option<String>,
+    /// The agency code.
+    pub agency: String,
+    pub role: AssignmentRoleDto,
+    pub title: String,
+    /// The deadline now (after approved extensions).
+    pub deadline: DateTime<Utc>,
+    /// The deadline first given.
+    pub original_deadline: DateTime<Utc>,
+    /// Its instance of `theo-doi-chi-dao`.
+    pub instance: Uuid,
+    pub state: AssignmentStateDto,
+    /// Last reported progress, 0–100.
+    pub progress: i32,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: send it back as `version` with a command.
+    pub version: i64,
+}
+
+/// A status computed from the deadline, the completion time and the working-day calendar.
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveStatusDto {
+    pub status: DirectiveStatusKindDto,
+    /// Working days late (overdue and done late only).
+    pub days_late: Option<u32>,
+}
+
+/// The five statuses.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectiveStatusKindDto {
+    InProgress,
+    DueSoon,
+    Overdue,
+    DoneOnTime,
+    DoneLate,
+}
+
+/// An assignment with its status.
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentViewDto {
+    pub assignment: AssignmentDto,
+    /// By its own deadline.
+    pub own_status: DirectiveStatusDto,
+    /// Rolled up over its open child tasks (the worst of them while it is open).
+    pub status: DirectiveStatusDto,
+}
+
+/// A progress report.
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveReportDto {
+    pub id: String,
+    pub assignment: String,
+    pub text: String,
+    pub percent: i32,
+    pub reported_at: DateTime<Utc>,
+    pub reported_by: Option<String>,
+}
+
+/// An extension request and its decision.
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveExtensionDto {
+    pub id: String,
+    pub assignment: String,
+    pub reason: String,
+    pub requested_deadline: DateTime<Utc>,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: Option<String>,
+    /// The decision; null while pending.
+    pub approved: Option<bool>,
+    pub new_deadline: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+}
+
+/// One assignment in full.
+#[derive(Serialize, ToSchema)]
+pub struct AssignmentDetailDto {
+    pub assignment: AssignmentDto,
+    /// Rolled up over its child tasks.
+    pub status: DirectiveStatusDto,
+    pub reports: Vec<DirectiveReportDto>,
+    pub extensions: Vec<DirectiveExtensionDto>,
+}
+
+/// Counts per status and the on-time rate (done on time / done; null when nothing is done).
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveCountsDto {
+    pub in_progress: u32,
+    pub due_soon: u32,
+    pub overdue: u32,
+    pub done_on_time: u32,
+    pub done_late: u32,
+    pub total: u32,
+    pub on_time_rate: Option<f64>,
+}
+
+/// Directive statistics.
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveStatisticsDto {
+    pub total: DirectiveCountsDto,
+    /// Per agency code.
+    pub by_agency: std::collections::BTreeMap<String, DirectiveCountsDto>,
+    /// Per issuing leader.
+    pub by_leader: std::collections::BTreeMap<String, DirectiveCountsDto>,
 }
 
 #[cfg(test)]

@@ -25,7 +25,8 @@ use super::status::{roll_up, status, DirectiveStatus};
 use super::{
     AssignmentChange, AssignmentFilter, AssignmentRecord, AssignmentState, Deadline,
     DirectiveEffect, DirectiveRecord, ExtensionRecord, IssueDirective, ReportRecord, Role,
-    ACCEPTANCE_TASK, EXTENSION_TASK, PROCESS_KEY, WORK_TASK,
+    ACCEPTANCE_TASK, DEFAULT_REPORT_EVERY_DAYS, EXTENSION_TASK, MAX_REPORT_EVERY_DAYS, PROCESS_KEY,
+    WORK_TASK,
 };
 use crate::calendar::from_local;
 use crate::command::{Command, Effect};
@@ -121,6 +122,26 @@ pub struct DirectiveStatistics {
     pub by_leader: BTreeMap<String, StatusCounts>,
 }
 
+/// What identifies a directive command for its idempotency fingerprint (only with a key).
+fn print_of(options: &CommandOptions, op: &str, args: Value) -> Option<Value> {
+    options
+        .idempotency_key
+        .as_ref()
+        .map(|_| json!({ "op": op, "args": args }))
+}
+
+/// The options of one assignment's start within an issue: the caller's idempotency key,
+/// made distinct per agency so that each start records its own answer.
+fn part_options(options: &CommandOptions, agency: &str) -> CommandOptions {
+    CommandOptions {
+        actor: options.actor.clone(),
+        idempotency_key: options
+            .idempotency_key
+            .as_ref()
+            .map(|k| format!("{k}#{agency}")),
+    }
+}
+
 fn invalid(message: impl Into<String>) -> EngineError {
     EngineError::Invalid(message.into())
 }
@@ -192,6 +213,7 @@ impl<S: Store> Engine<S> {
         title: &str,
         deadline: DateTime<Utc>,
         options: &CommandOptions,
+        print: &Option<Value>,
     ) -> Result<String, EngineError> {
         if !valid_agency(agency) {
             return Err(invalid(format!(
@@ -219,6 +241,10 @@ impl<S: Store> Engine<S> {
         variables.insert("agency".into(), json!(agency));
         variables.insert("role".into(), json!(role.as_str()));
         variables.insert("issuer".into(), json!(directive.issuer));
+        variables.insert(
+            "reportCycle".into(),
+            json!(format!("R/P{}D", directive.report_every_days)),
+        );
         let now = self.clock.now();
         let mut t = step::start(
             &model,
@@ -255,7 +281,11 @@ impl<S: Store> Engine<S> {
                 deadline,
                 instance,
             }));
-        self.commit(None, t, options, &None, now).await?;
+        let outcome = self.commit(None, t, options, print, now).await?;
+        // A concurrent retry under the same key may have won: its assignment is the answer.
+        if outcome.instance != instance {
+            return Ok(self.assignment_of_instance(outcome.instance).await?.id);
+        }
         Ok(id)
     }
 
@@ -298,6 +328,14 @@ impl<S: Store> Engine<S> {
                 )));
             }
         }
+        let report_every_days = request
+            .report_every_days
+            .unwrap_or(DEFAULT_REPORT_EVERY_DAYS);
+        if !(1..=MAX_REPORT_EVERY_DAYS).contains(&report_every_days) {
+            return Err(invalid(format!(
+                "chu kỳ báo cáo phải từ 1 đến {MAX_REPORT_EVERY_DAYS} ngày, không phải {report_every_days}"
+            )));
+        }
         let now = self.clock.now();
         let mut parts = Vec::with_capacity(request.assignments.len());
         for a in &request.assignments {
@@ -306,7 +344,7 @@ impl<S: Store> Engine<S> {
         }
         // The lead first: its commit writes the directive row.
         parts.sort_by_key(|(a, _)| a.role != Role::Lead);
-        let directive = DirectiveRecord {
+        let mut directive = DirectiveRecord {
             id: uuid::Uuid::now_v7().to_string(),
             issuer: request.issuer.trim().to_owned(),
             source: request.source.clone(),
@@ -315,8 +353,20 @@ impl<S: Store> Engine<S> {
             priority: request.priority.clone(),
             issued_at: now,
             issued_by: options.actor.clone(),
+            report_every_days,
         };
         for (i, (a, deadline)) in parts.iter().enumerate() {
+            // Under an idempotency key each assignment's start records its own answer: a retry
+            // finds the lead's (and so the directive issued first) and starts only the
+            // assignments a failure left out.
+            let part = part_options(&options, &a.agency);
+            let print = print_of(&part, "issue_directive", json!(&request));
+            if let Some(done) = self.replayed(&part, &print).await? {
+                if i == 0 {
+                    directive = done.directive;
+                }
+                continue;
+            }
             self.start_assignment(
                 &directive,
                 i == 0,
@@ -325,7 +375,8 @@ impl<S: Store> Engine<S> {
                 a.role,
                 &directive.summary,
                 *deadline,
-                &options,
+                &part,
+                &print,
             )
             .await
             .map_err(|e| match e {
@@ -368,6 +419,14 @@ impl<S: Store> Engine<S> {
         if role == Role::Lead {
             return Err(invalid("ý kiến chỉ đạo đã có cơ quan chủ trì"));
         }
+        let print = print_of(
+            &options,
+            "add_assignment",
+            json!([directive, agency, role, deadline]),
+        );
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         let deadline = self.deadline_at(deadline, self.clock.now())?;
         let id = self
             .start_assignment(
@@ -379,6 +438,7 @@ impl<S: Store> Engine<S> {
                 &first.directive.summary,
                 deadline,
                 &options,
+                &print,
             )
             .await?;
         self.directive_assignment(&id).await
@@ -394,6 +454,14 @@ impl<S: Store> Engine<S> {
         deadline: Deadline,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(
+            &options,
+            "add_child_assignment",
+            json!([parent, agency, title, deadline]),
+        );
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         let p = self.directive_assignment(parent).await?;
         if matches!(
             p.state,
@@ -422,6 +490,7 @@ impl<S: Store> Engine<S> {
                 title.trim(),
                 deadline,
                 &options,
+                &print,
             )
             .await?;
         self.directive_assignment(&id).await
@@ -441,6 +510,38 @@ impl<S: Store> Engine<S> {
                 what: "directive assignment",
                 id: id.to_owned(),
             })
+    }
+
+    /// The assignment an instance of `theo-doi-chi-dao` runs.
+    async fn assignment_of_instance(
+        &self,
+        instance: InstanceId,
+    ) -> Result<AssignmentRecord, EngineError> {
+        self.store
+            .directive_assignments(&AssignmentFilter {
+                instance: Some(instance),
+                ..AssignmentFilter::default()
+            })
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| EngineError::NotFound {
+                what: "directive assignment",
+                id: instance.to_string(),
+            })
+    }
+
+    /// A command retried under the same idempotency key: the assignment it changed, as it is
+    /// now; `None` when the key is new (or absent).
+    async fn replayed(
+        &self,
+        options: &CommandOptions,
+        print: &Option<Value>,
+    ) -> Result<Option<AssignmentRecord>, EngineError> {
+        match self.replay_answer(options, print).await? {
+            Some(outcome) => Ok(Some(self.assignment_of_instance(outcome.instance).await?)),
+            None => Ok(None),
+        }
     }
 
     /// An assignment's progress reports, oldest first.
@@ -486,6 +587,7 @@ impl<S: Store> Engine<S> {
 
     /// Completes the instance's open task at `node` with `variables`, adding `event` and
     /// `effects` to the same commit.
+    #[allow(clippy::too_many_arguments)]
     async fn complete_with(
         &self,
         a: &AssignmentRecord,
@@ -494,6 +596,7 @@ impl<S: Store> Engine<S> {
         event: Event,
         effects: Vec<DirectiveEffect>,
         options: &CommandOptions,
+        print: &Option<Value>,
     ) -> Result<Outcome, EngineError> {
         let state = self.instance(a.instance).await?;
         let task = state
@@ -521,7 +624,7 @@ impl<S: Store> Engine<S> {
         t.state.journal_seq += 1;
         t.events.push(event);
         t.effects.extend(effects.into_iter().map(Effect::Directive));
-        self.commit(Some(expected), t, options, &None, now).await
+        self.commit(Some(expected), t, options, print, now).await
     }
 
     fn updated(a: &AssignmentRecord) -> AssignmentChange {
@@ -546,6 +649,10 @@ impl<S: Store> Engine<S> {
         text: &str,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(&options, "report_progress", json!([id, percent, text]));
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         if !(0..=100).contains(&percent) {
             return Err(invalid(format!(
                 "tiến độ phải từ 0 đến 100%, không phải {percent}"
@@ -585,7 +692,7 @@ impl<S: Store> Engine<S> {
                 ..Self::updated(&a)
             })),
         ];
-        self.commit_dossier_change(a.instance, event, effects, &options, &None)
+        self.commit_dossier_change(a.instance, event, effects, &options, &print)
             .await?;
         self.directive_assignment(id).await
     }
@@ -600,6 +707,10 @@ impl<S: Store> Engine<S> {
         reason: &str,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(&options, "request_extension", json!([id, deadline, reason]));
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         if reason.trim().is_empty() {
             return Err(invalid("đề nghị gia hạn cần nêu lý do"));
         }
@@ -644,7 +755,7 @@ impl<S: Store> Engine<S> {
                 ..Self::updated(&a)
             }),
         ];
-        self.complete_with(&a, WORK_TASK, variables, event, effects, &options)
+        self.complete_with(&a, WORK_TASK, variables, event, effects, &options, &print)
             .await?;
         self.directive_assignment(id).await
     }
@@ -659,6 +770,10 @@ impl<S: Store> Engine<S> {
         approved: bool,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(&options, "decide_extension", json!([id, approved]));
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         let a = self
             .assignment_for(
                 id,
@@ -708,8 +823,16 @@ impl<S: Store> Engine<S> {
                 ..Self::updated(&a)
             }),
         ];
-        self.complete_with(&a, EXTENSION_TASK, variables, event, effects, &options)
-            .await?;
+        self.complete_with(
+            &a,
+            EXTENSION_TASK,
+            variables,
+            event,
+            effects,
+            &options,
+            &print,
+        )
+        .await?;
         self.directive_assignment(id).await
     }
 
@@ -722,6 +845,10 @@ impl<S: Store> Engine<S> {
         evidence: &str,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(&options, "complete_assignment", json!([id, evidence]));
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         if evidence.trim().is_empty() {
             return Err(invalid(
                 "báo cáo hoàn thành cần kết quả (văn bản, số hiệu, nội dung đã thực hiện)",
@@ -749,7 +876,7 @@ impl<S: Store> Engine<S> {
             completed_at: Some(now),
             ..Self::updated(&a)
         })];
-        self.complete_with(&a, WORK_TASK, variables, event, effects, &options)
+        self.complete_with(&a, WORK_TASK, variables, event, effects, &options, &print)
             .await?;
         self.directive_assignment(id).await
     }
@@ -765,6 +892,10 @@ impl<S: Store> Engine<S> {
         reason: Option<&str>,
         options: CommandOptions,
     ) -> Result<AssignmentRecord, EngineError> {
+        let print = print_of(&options, "accept_assignment", json!([id, accepted, reason]));
+        if let Some(done) = self.replayed(&options, &print).await? {
+            return Ok(done);
+        }
         let a = self
             .assignment_for(
                 id,
@@ -815,6 +946,7 @@ impl<S: Store> Engine<S> {
             event,
             vec![effect],
             &options,
+            &print,
         )
         .await?;
         self.directive_assignment(id).await

@@ -170,7 +170,17 @@ pub struct IssueDirective {
     pub priority: String,
     /// Exactly one lead, any coordinating and monitoring units.
     pub assignments: Vec<AssignmentInput>,
+    /// Ask the assignees for a progress report every so many calendar days while their task
+    /// is open (1 to 92; default [`DEFAULT_REPORT_EVERY_DAYS`], weekly).
+    #[serde(default)]
+    pub report_every_days: Option<u32>,
 }
+
+/// The reporting cadence of a directive that names none: weekly.
+pub const DEFAULT_REPORT_EVERY_DAYS: u32 = 7;
+
+/// The longest reporting cadence: a quarter.
+pub const MAX_REPORT_EVERY_DAYS: u32 = 92;
 
 /// A directive row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -191,6 +201,8 @@ pub struct DirectiveRecord {
     pub issued_at: DateTime<Utc>,
     /// Who entered it.
     pub issued_by: Option<String>,
+    /// Progress reports are requested every so many calendar days.
+    pub report_every_days: u32,
 }
 
 /// An assignment row with its directive.
@@ -380,6 +392,7 @@ pub(crate) struct AssignmentParts {
     pub priority: String,
     pub issued_at: DateTime<Utc>,
     pub issued_by: Option<String>,
+    pub report_every_days: i32,
 }
 
 /// The SELECT both backends run for assignments (joined with their directive); filters are
@@ -388,7 +401,7 @@ pub(crate) const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.directive_id, a.paren
      a.role, a.title, a.deadline, a.original_deadline, a.instance_id, a.state, a.progress, \
      a.completed_at, a.accepted_at, a.created_at, a.updated_at, a.version, d.issuer, \
      d.source_kind, d.source_number, d.source_date, d.summary, d.content, d.priority, \
-     d.issued_at, d.issued_by FROM directive_assignments a JOIN directives d ON d.id = \
+     d.issued_at, d.issued_by, d.report_every_days FROM directive_assignments a JOIN directives d ON d.id = \
      a.directive_id WHERE 1 = 1";
 
 /// Builds an [`AssignmentRecord`] from its columns.
@@ -409,6 +422,8 @@ pub(crate) fn assignment_from_parts(
         ("meeting", _, Some(date)) => DirectiveSource::Meeting { date },
         (kind, _, _) => return Err(corrupt("source", kind.to_owned())),
     };
+    let report_every_days = u32::try_from(p.report_every_days)
+        .map_err(|e| corrupt("report_every_days", e.to_string()))?;
     Ok(AssignmentRecord {
         id: p.id,
         directive: DirectiveRecord {
@@ -420,6 +435,7 @@ pub(crate) fn assignment_from_parts(
             priority: p.priority,
             issued_at: p.issued_at,
             issued_by: p.issued_by,
+            report_every_days,
         },
         parent: p.parent_id,
         agency: p.agency,

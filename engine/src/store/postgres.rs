@@ -2380,8 +2380,8 @@ async fn write_directive_effect(
             };
             sqlx::query(
                 "INSERT INTO directives (id, issuer, source_kind, source_number, source_date, \
-                 summary, content, priority, issued_at, issued_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 summary, content, priority, issued_at, issued_by, report_every_days) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&d.id)
             .bind(&d.issuer)
@@ -2393,6 +2393,7 @@ async fn write_directive_effect(
             .bind(&d.priority)
             .bind(d.issued_at)
             .bind(&d.issued_by)
+            .bind(i32::try_from(d.report_every_days).unwrap_or(i32::MAX))
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;

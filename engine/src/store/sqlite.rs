@@ -2469,7 +2469,7 @@ fn push_directive_effect(
             };
             q.push(
                 "INSERT INTO directives (id, issuer, source_kind, source_number, source_date, \
-                 summary, content, priority, issued_at, issued_by) VALUES (",
+                 summary, content, priority, issued_at, issued_by, report_every_days) VALUES (",
             );
             let mut v = q.separated(", ");
             v.push_bind(d.id.clone())
@@ -2481,7 +2481,8 @@ fn push_directive_effect(
                 .push_bind(d.content.clone())
                 .push_bind(d.priority.clone())
                 .push_bind(d.issued_at)
-                .push_bind(d.issued_by.clone());
+                .push_bind(d.issued_by.clone())
+                .push_bind(i64::from(d.report_every_days));
             q.push(");\n");
         }
         DirectiveEffect::AssignmentCreated {

@@ -491,6 +491,7 @@ async fn list_csv(
     params(("id" = String, Path, description = "The assignment id")),
     responses(
         (status = 200, description = "The assignment with its status, progress reports and extension requests", body = AssignmentDetailDto),
+        (status = 400, description = "`invalid`: a malformed request header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`: no such assignment, or one the caller may not see", body = Problem, content_type = "application/problem+json"),

@@ -133,7 +133,10 @@ fn check_input(input: &DirectiveDocumentInput) -> Result<(), EngineError> {
             name.chars().count()
         )));
     }
-    if name.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\')
+    {
         return Err(invalid(format!(
             "tên tệp '{}' không hợp lệ: không được chứa '/', '\\' hay ký tự điều khiển",
             name.escape_debug()
@@ -143,7 +146,9 @@ fn check_input(input: &DirectiveDocumentInput) -> Result<(), EngineError> {
     if media_type.is_empty()
         || media_type.len() > MAX_MEDIA_TYPE_BYTES
         || !media_type.contains('/')
-        || media_type.chars().any(|c| c.is_control() || c.is_whitespace())
+        || media_type
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
     {
         return Err(invalid(format!(
             "kiểu tệp '{}' không hợp lệ: cần dạng MIME như application/pdf",

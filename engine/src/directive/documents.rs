@@ -319,7 +319,7 @@ impl<S: Store> Engine<S> {
         loop {
             attempt += 1;
             let effects = vec![Effect::Directive(DirectiveEffect::DocumentAttached(
-                record.clone(),
+                Box::new(record.clone()),
             ))];
             match self
                 .commit_dossier_change(a.instance, event.clone(), effects, &options, &print)

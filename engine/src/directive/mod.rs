@@ -321,7 +321,7 @@ pub enum DirectiveEffect {
     /// Insert a progress report.
     ReportAdded(ReportRecord),
     /// Insert a document row (its bytes and signature are blobs already stored).
-    DocumentAttached(DirectiveDocumentRecord),
+    DocumentAttached(Box<DirectiveDocumentRecord>),
     /// Insert an extension request.
     ExtensionRequested(ExtensionRecord),
     /// Record the issuer's decision on an extension.

@@ -203,24 +203,11 @@ impl<S: Store> Engine<S> {
                 "sign_as_agency": input.sign_as_agency,
             })
         });
+        let wants_signature = input.signature.is_some() || input.sign_as_agency.is_some();
         if self.replay_answer(&options, &print).await?.is_some() {
-            let signed = input.signature.is_some() || input.sign_as_agency.is_some();
             return self
-                .store
-                .directive_documents(assignment_id)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|d| {
-                    d.sha256 == sha256
-                        && d.name == name
-                        && d.report == report
-                        && d.is_signed() == signed
-                })
-                .ok_or_else(|| EngineError::NotFound {
-                    what: "directive document",
-                    id: assignment_id.to_owned(),
-                });
+                .stored_document(assignment_id, &sha256, &name, &report, wants_signature)
+                .await;
         }
         let a = self.directive_assignment(assignment_id).await?;
         if a.state == AssignmentState::Accepted {
@@ -330,7 +317,41 @@ impl<S: Store> Engine<S> {
                 Err(e) => return Err(e),
             }
         }
-        self.directive_document(assignment_id, &id).await
+        match self.directive_document(assignment_id, &id).await {
+            // A concurrent retry with the same idempotency key won: its document is the answer.
+            Err(EngineError::NotFound { .. }) if options.idempotency_key.is_some() => {
+                let (sha256, name) = (record.sha256.clone(), record.name.clone());
+                self.stored_document(assignment_id, &sha256, &name, &report, wants_signature)
+                    .await
+            }
+            found => found,
+        }
+    }
+
+    /// The latest stored document matching a retried attachment.
+    async fn stored_document(
+        &self,
+        assignment_id: &str,
+        sha256: &str,
+        name: &str,
+        report: &Option<String>,
+        signed: bool,
+    ) -> Result<DirectiveDocumentRecord, EngineError> {
+        self.store
+            .directive_documents(assignment_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|d| {
+                d.sha256 == sha256
+                    && d.name == name
+                    && d.report == *report
+                    && d.is_signed() == signed
+            })
+            .ok_or_else(|| EngineError::NotFound {
+                what: "directive document",
+                id: assignment_id.to_owned(),
+            })
     }
 
     /// An assignment's documents (its own and its reports'), oldest first.

@@ -1,7 +1,8 @@
 //! `motcua directive`: leadership directives (theo dõi ý kiến chỉ đạo) from the command line —
 //! issue, split into child tasks, report progress, request and decide extensions, complete,
 //! accept or reopen; list and filter with the computed status, statistics per agency and per
-//! leader (table, JSON, or Prometheus text), and a CSV export for meetings.
+//! leader (table, JSON, or Prometheus text), and a CSV export for meetings; attach documents
+//! (optionally signed: a detached CMS file, or server-side with an agency's key) and list them.
 //!
 //! The work is the engine's (`motcua_engine::directive`); this module parses arguments and
 //! prints. The CSV and Prometheus renderings live here too, shared with the HTTP API.
@@ -13,8 +14,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand};
 use motcua_engine::directive::engine::{AssignmentQuery, AssignmentView, DirectiveStatistics};
 use motcua_engine::directive::{
-    AssignmentInput, AssignmentRecord, Deadline, DirectiveSource, DirectiveStatus, IssueDirective,
-    Role,
+    AssignmentInput, AssignmentRecord, Deadline, DirectiveDocumentInput, DirectiveDocumentRecord,
+    DirectiveSource, DirectiveStatus, IssueDirective, Role,
 };
 use serde_json::json;
 
@@ -204,7 +205,34 @@ pub enum DirectiveCmd {
         #[arg(long)]
         version: Option<i64>,
     },
-    /// One assignment with its status, reports and extension requests.
+    /// Attach a document to an assignment (or, with `--report`, to one of its progress
+    /// reports), optionally signed: `--signature FILE.p7s` (a detached CMS over the file, DER
+    /// or PEM, verified before anything is stored) or `--sign-as AGENCY` (server-side with
+    /// the agency's key from `--signing`).
+    Attach {
+        /// The assignment.
+        id: String,
+        /// The file.
+        file: PathBuf,
+        /// The progress report it belongs to.
+        #[arg(long)]
+        report: Option<String>,
+        /// A detached CMS signature over the file (DER, or PEM).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        /// Sign server-side with this agency's configured key.
+        #[arg(long, conflicts_with = "signature")]
+        sign_as: Option<String>,
+        /// The media type (default: guessed from the file's extension).
+        #[arg(long)]
+        media_type: Option<String>,
+    },
+    /// An assignment's documents, oldest first.
+    Documents {
+        /// The assignment.
+        id: String,
+    },
+    /// One assignment with its status, reports, extension requests and documents.
     Show {
         /// The assignment.
         id: String,
@@ -369,17 +397,71 @@ pub async fn run(g: &Global, cmd: DirectiveCmd) -> Result<()> {
                 .accept_assignment(&id, version, !reopen, reason.as_deref(), options(g))
                 .await?,
         ),
+        DirectiveCmd::Attach {
+            id,
+            file,
+            report,
+            signature,
+            sign_as,
+            media_type,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let signature = signature
+                .as_deref()
+                .map(crate::dossier_cli::signature_der)
+                .transpose()?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .with_context(|| format!("{} names no file", file.display()))?;
+            let input = DirectiveDocumentInput {
+                name,
+                media_type: media_type
+                    .unwrap_or_else(|| crate::dossier_cli::media_type(&file).to_owned()),
+                bytes,
+                report,
+                signature,
+                sign_as_agency: sign_as,
+            };
+            let record = engine
+                .attach_directive_document(&id, input, options(g))
+                .await
+                .map_err(|e| crate::dossier_cli::signature_error(e, g.json))?;
+            if g.json {
+                print_json(&json!(record));
+            } else {
+                say!(
+                    "Đã đính kèm {} vào nhiệm vụ {}",
+                    record.id,
+                    record.assignment
+                );
+                say!("  {}", document_line(&record));
+            }
+            Ok(())
+        }
+        DirectiveCmd::Documents { id } => {
+            let documents = engine.directive_documents(&id).await?;
+            if g.json {
+                print_json(&json!(documents));
+            } else {
+                say!("{}", documents_table(&documents));
+            }
+            Ok(())
+        }
         DirectiveCmd::Show { id } => {
             let record = engine.directive_assignment(&id).await?;
             let status = engine.directive_status(&id, now).await?;
             let reports = engine.directive_reports(&id).await?;
             let extensions = engine.directive_extensions(&id).await?;
+            let documents = engine.directive_documents(&id).await?;
             if g.json {
                 print_json(&json!({
                     "assignment": record,
                     "status": status,
                     "reports": reports,
                     "extensions": extensions,
+                    "documents": documents,
                 }));
                 return Ok(());
             }
@@ -416,6 +498,9 @@ pub async fn run(g: &Global, cmd: DirectiveCmd) -> Result<()> {
                         Some(false) => "không đồng ý",
                     }
                 );
+            }
+            for d in &documents {
+                say!("  tài liệu {}", document_line(d));
             }
             Ok(())
         }
@@ -504,6 +589,72 @@ pub async fn run(g: &Global, cmd: DirectiveCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Who signed a document, in Vietnamese: `—` unsigned.
+fn signer_text(d: &DirectiveDocumentRecord) -> String {
+    if !d.is_signed() {
+        return "—".to_owned();
+    }
+    let subject = d.signer_subject.clone().unwrap_or_default();
+    let owner = match (&d.signer_user, &d.signer_agency) {
+        (Some(u), Some(a)) => format!("{u}, cơ quan {a}"),
+        (Some(u), None) => u.clone(),
+        (None, Some(a)) => format!("cơ quan {a}"),
+        (None, None) => "chứng thư chưa được gán".to_owned(),
+    };
+    let server = if d.server_side {
+        ", ký phía máy chủ"
+    } else {
+        ""
+    };
+    format!("{subject} ({owner}{server})")
+}
+
+/// One document on one line: name, size, what it belongs to, signer, hash.
+fn document_line(d: &DirectiveDocumentRecord) -> String {
+    format!(
+        "{} «{}» {} · {} byte · {} · {}ký số: {} · SHA-256 {}",
+        local(d.added_at),
+        d.name,
+        d.media_type,
+        d.size,
+        d.report
+            .as_deref()
+            .map_or_else(|| "của nhiệm vụ".to_owned(), |r| format!("của báo cáo {r}")),
+        d.added_by
+            .as_deref()
+            .map_or_else(String::new, |b| format!("thêm bởi {b} · ")),
+        signer_text(d),
+        d.sha256
+    )
+}
+
+/// An assignment's documents as a table.
+fn documents_table(documents: &[DirectiveDocumentRecord]) -> String {
+    let mut t = table(&[
+        "tài liệu",
+        "tên tệp",
+        "kiểu",
+        "byte",
+        "báo cáo",
+        "ký số",
+        "thêm lúc",
+        "SHA-256",
+    ]);
+    for d in documents {
+        t.add_row(vec![
+            d.id.clone(),
+            d.name.clone(),
+            d.media_type.clone(),
+            d.size.to_string(),
+            d.report.clone().unwrap_or_default(),
+            signer_text(d),
+            local(d.added_at),
+            d.sha256.clone(),
+        ]);
+    }
+    t.to_string()
 }
 
 /// A role in Vietnamese.

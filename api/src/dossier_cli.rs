@@ -220,7 +220,8 @@ fn kind(s: &str) -> Result<ApplicantKind> {
         .with_context(|| format!("'{s}' is not an applicant kind: use citizen_id or tax_code"))
 }
 
-fn media_type(path: &Path) -> &'static str {
+/// The media type of a file, guessed from its extension.
+pub(crate) fn media_type(path: &Path) -> &'static str {
     match path
         .extension()
         .and_then(|e| e.to_str())
@@ -316,7 +317,7 @@ fn documents_table(docs: &[DocumentRecord]) {
 
 /// A signature file's DER: DER as is, or the base64 body of a PEM (`-----BEGIN PKCS7-----`,
 /// `CMS`).
-fn signature_der(path: &Path) -> Result<Vec<u8>> {
+pub(crate) fn signature_der(path: &Path) -> Result<Vec<u8>> {
     use base64::Engine as _;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let Some(text) = std::str::from_utf8(&bytes)
@@ -366,7 +367,7 @@ fn print_signature(s: &SignatureRecord, json_out: bool) -> Result<()> {
 }
 
 /// A refused signature: the report for people, then the error.
-fn signature_error(e: EngineError, json_out: bool) -> anyhow::Error {
+pub(crate) fn signature_error(e: EngineError, json_out: bool) -> anyhow::Error {
     if let EngineError::Signature { report } = &e {
         if json_out {
             print_json(&json!(report));

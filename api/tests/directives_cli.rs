@@ -1,6 +1,7 @@
 //! `motcua directive` through the real binary on SQLite: issue a directive to a lead and a
 //! co-ordinating agency, see each agency's own assignments, report progress, complete and
-//! accept, then the statistics (JSON and Prometheus) and the CSV export for a meeting.
+//! accept, then the statistics (JSON and Prometheus) and the CSV export for a meeting;
+//! documents attached to the assignment and to a progress report, listed and shown.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -104,6 +105,55 @@ fn directives_from_the_command_line() {
             "Đã khảo sát 5/8 xã",
         ],
     );
+    // The source document on the lead's assignment, a photo on the progress report.
+    std::fs::write(d.join("123-UBND-TH.pdf"), b"%PDF-1.7 van ban 123/UBND-TH").unwrap();
+    std::fs::write(d.join("anh.jpg"), b"\xff\xd8\xff anh hien truong").unwrap();
+    let source = json(
+        d,
+        &[
+            "--user",
+            "van-thu",
+            "directive",
+            "attach",
+            &lead,
+            "123-UBND-TH.pdf",
+        ],
+    );
+    assert_eq!(source["name"], "123-UBND-TH.pdf");
+    assert_eq!(source["media_type"], "application/pdf");
+    assert_eq!(source["signature_sha256"], Value::Null);
+    let report = json(d, &["directive", "show", &lead])["reports"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = ok(
+        d,
+        &[
+            "--user",
+            "cv.so-a",
+            "directive",
+            "attach",
+            &lead,
+            "anh.jpg",
+            "--report",
+            &report,
+        ],
+    );
+    assert!(text.contains("anh.jpg") && text.contains(&report), "{text}");
+    // A report of nobody: refused.
+    let refused = motcua(
+        d,
+        &["directive", "attach", &lead, "anh.jpg", "--report", "x"],
+    );
+    assert!(!refused.status.success());
+    let documents = json(d, &["directive", "documents", &lead]);
+    let documents = documents.as_array().unwrap();
+    assert_eq!(documents.len(), 2);
+    assert_eq!(documents[1]["report"], report.as_str());
+    assert_eq!(documents[1]["media_type"], "image/jpeg");
+    let table = ok(d, &["directive", "documents", &lead]);
+    assert!(table.contains("123-UBND-TH.pdf"), "{table}");
+
     ok(
         d,
         &[
@@ -120,6 +170,13 @@ fn directives_from_the_command_line() {
     let shown = json(d, &["directive", "show", &lead]);
     assert_eq!(shown["assignment"]["state"], "accepted");
     assert_eq!(shown["reports"][0]["percent"], 60);
+    assert_eq!(shown["documents"].as_array().unwrap().len(), 2);
+    assert_eq!(shown["documents"][0]["sha256"], source["sha256"]);
+    let shown = ok(d, &["directive", "show", &lead]);
+    assert!(
+        shown.contains("tài liệu") && shown.contains("anh.jpg"),
+        "{shown}"
+    );
 
     let stats = json(d, &["directive", "stats"]);
     assert_eq!(stats["by_agency"][LEAD]["done_on_time"], 1, "{stats}");

@@ -323,6 +323,14 @@ pub enum Event {
         /// Why.
         reason: String,
     },
+    /// A document was attached to an assignment or to one of its progress reports,
+    /// optionally with a verified signature (a commit of its own).
+    DirectiveDocumentAttached {
+        /// The assignment.
+        assignment: String,
+        /// The document.
+        document: DirectiveDocument,
+    },
 }
 
 /// A document version as the journal records it.
@@ -359,6 +367,42 @@ pub struct CertifiedDocument {
     pub number: Option<String>,
     /// SHA-256 of the bytes.
     pub sha256: String,
+}
+
+/// A directive document as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectiveDocument {
+    /// The document's id.
+    pub id: String,
+    /// The progress report it is attached to, if any.
+    pub report: Option<String>,
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub media_type: String,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Bytes.
+    pub size: i64,
+    /// Its verified signature, if signed.
+    pub signature: Option<DirectiveDocumentSigner>,
+}
+
+/// The verified signature of a directive document as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectiveDocumentSigner {
+    /// SHA-256 of the CMS signature (DER), its blob's address.
+    pub signature_sha256: String,
+    /// The signer certificate's subject.
+    pub signer_subject: String,
+    /// SHA-256 of the signer certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// The user the certificate is mapped to, if any.
+    pub signer_user: Option<String>,
+    /// The agency the certificate is mapped to (or whose key signed), if any.
+    pub signer_agency: Option<String>,
+    /// Signed by the engine with an agency's key.
+    pub server_side: bool,
 }
 
 /// A stored signature as the journal records it.
@@ -403,12 +447,14 @@ impl Event {
     }
 
     /// For a directive event: whether it is a command of its own (one commit, the instance's
-    /// version + 1: a progress report) rather than riding on another command's commit (the
+    /// version + 1: a progress report, an attached document) rather than riding on another command's commit (the
     /// start, or the completion of a user task, whose events come first). `None` for every
     /// other event. Replay treats it like a dossier event (see `crate::replay`).
     pub fn directive_command(&self) -> Option<bool> {
         match self {
-            Event::DirectiveProgressReported { .. } => Some(true),
+            Event::DirectiveProgressReported { .. } | Event::DirectiveDocumentAttached { .. } => {
+                Some(true)
+            }
             Event::DirectiveAssigned { .. }
             | Event::DirectiveExtensionRequested { .. }
             | Event::DirectiveExtensionDecided { .. }
@@ -459,6 +505,7 @@ impl Event {
             Event::DirectiveAssignmentCompleted { .. } => "directive_assignment_completed",
             Event::DirectiveAssignmentAccepted { .. } => "directive_assignment_accepted",
             Event::DirectiveAssignmentReopened { .. } => "directive_assignment_reopened",
+            Event::DirectiveDocumentAttached { .. } => "directive_document_attached",
         }
     }
 }

@@ -193,8 +193,9 @@ pub fn replay(
         let entry = &journal[position];
         // Dossier events change no token: `dossier_received` rides on the start commit, every
         // other dossier event is a commit of its own (the instance's version + 1).
-        // Directive events likewise: a progress report is a commit of its own, the others ride
-        // on the start or on a task completion whose events come before them.
+        // Directive events likewise: a progress report and an attached document are commits
+        // of their own, the others ride on the start or on a task completion whose events come
+        // before them.
         if let Some(own_commit) = entry
             .event
             .dossier_command()

@@ -128,6 +128,25 @@ fn latest(documents: &[DocumentRecord], slot: &str) -> Option<DocumentRecord> {
         .cloned()
 }
 
+/// The signer of a verified signature, identified (see `Engine::verify_signer`).
+#[derive(Debug, Clone)]
+pub(crate) struct VerifiedSigner {
+    /// The signer certificate's subject.
+    pub subject: String,
+    /// Its serial number (hexadecimal).
+    pub serial: String,
+    /// Its issuer.
+    pub issuer: String,
+    /// SHA-256 of the certificate (DER), lowercase hex.
+    pub fingerprint: String,
+    /// The mapped user.
+    pub user: Option<String>,
+    /// The mapped agency, or the agency whose key signed server-side.
+    pub agency: Option<String>,
+    /// The claimed signing time.
+    pub signing_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl<S: Store> Engine<S> {
     /// Sets the trust anchors, signer mappings and keys. Without it, attaching or making a
     /// signature is `EngineError::Invalid("no signing configuration")` and a task requiring
@@ -221,13 +240,7 @@ impl<S: Store> Engine<S> {
         agency: &str,
         options: CommandOptions,
     ) -> Result<SignatureRecord, EngineError> {
-        let setup = self.setup()?;
-        if !setup.agency_keys.contains_key(agency) {
-            return Err(EngineError::Rejected(format!(
-                "cơ quan {agency} chưa được cấu hình khóa ký số (agency_key trong tệp --signing): \
-                 không thể ký phía máy chủ"
-            )));
-        }
+        self.require_agency_key(agency)?;
         let print = options
             .idempotency_key
             .as_ref()
@@ -245,19 +258,7 @@ impl<S: Store> Engine<S> {
             id: format!("{code}/{slot}"),
         })?;
         let bytes = self.get_blob(&doc.sha256).await?;
-        let at = std::time::SystemTime::from(self.clock.now());
-        let key_agency = agency.to_owned();
-        let signing = Arc::clone(&setup);
-        let cms = tokio::task::spawn_blocking(move || {
-            signing
-                .agency_keys
-                .get(&key_agency)
-                .map(|identity| identity.sign(&bytes, Some(at)))
-        })
-        .await
-        .map_err(|e| EngineError::Fatal(format!("signing task: {e}")))?
-        .ok_or_else(|| EngineError::Fatal(format!("the key of {agency} vanished")))?
-        .map_err(|e| EngineError::Fatal(format!("signing with the key of {agency}: {e}")))?;
+        let cms = self.sign_with_agency_key(agency, bytes).await?;
         self.store_signature(code, slot, cms, Some(agency.to_owned()), options, print)
             .await
     }
@@ -291,7 +292,7 @@ impl<S: Store> Engine<S> {
         options: CommandOptions,
         print: Option<Value>,
     ) -> Result<SignatureRecord, EngineError> {
-        let setup = self.setup()?;
+        self.setup()?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -309,40 +310,9 @@ impl<S: Store> Engine<S> {
             })?;
             let bytes = self.get_blob(&doc.sha256).await?;
             let now = self.clock.now();
-            let (report, signer) = {
-                let setup = Arc::clone(&setup);
-                let cms = cms.clone();
-                tokio::task::spawn_blocking(move || {
-                    let report = verify_detached(&bytes, &cms, &setup.trust, now);
-                    let signer = report
-                        .passed()
-                        .then(|| signer_certificate(&cms, &report))
-                        .flatten();
-                    (report, signer)
-                })
-                .await
-                .map_err(|e| EngineError::Fatal(format!("verification task: {e}")))?
-            };
-            if !report.passed() {
-                return Err(EngineError::Signature {
-                    report: Box::new(report),
-                });
-            }
-            let (Some(summary), Some(cert)) = (report.signer.clone(), signer) else {
-                return Err(EngineError::Invalid(
-                    "the signature verified but its signer certificate cannot be read".into(),
-                ));
-            };
-            let fingerprint = certificate_fingerprint(&cert)
-                .map_err(|e| EngineError::Fatal(format!("certificate fingerprint: {e}")))?;
-            let mapping = setup
-                .signers
-                .iter()
-                .find(|m| m.fingerprint.eq_ignore_ascii_case(&fingerprint));
-            let signer_user = mapping.and_then(|m| m.user.clone());
-            let signer_agency = server_agency
-                .clone()
-                .or_else(|| mapping.and_then(|m| m.agency.clone()));
+            let signer = self
+                .verify_signer(bytes, cms.clone(), server_agency.clone(), now)
+                .await?;
             let signature_sha256 = self.put_blob(cms.clone()).await?;
             let record = SignatureRecord {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -351,13 +321,13 @@ impl<S: Store> Engine<S> {
                 version: doc.version,
                 document_sha256: doc.sha256.clone(),
                 signature_sha256,
-                signer_subject: summary.subject,
-                signer_serial: summary.serial,
-                signer_issuer: summary.issuer,
-                fingerprint,
-                signer_user,
-                signer_agency,
-                signing_time: report.signing_time,
+                signer_subject: signer.subject,
+                signer_serial: signer.serial,
+                signer_issuer: signer.issuer,
+                fingerprint: signer.fingerprint,
+                signer_user: signer.user,
+                signer_agency: signer.agency,
+                signing_time: signer.signing_time,
                 server_side: server_agency.is_some(),
                 added_at: now,
                 added_by: options.actor.clone(),
@@ -399,6 +369,93 @@ impl<S: Store> Engine<S> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Refuses an agency without a configured server-side key (`EngineError::Rejected`,
+    /// in Vietnamese); `EngineError::Invalid` without any signing configuration.
+    pub(crate) fn require_agency_key(&self, agency: &str) -> Result<(), EngineError> {
+        if !self.setup()?.agency_keys.contains_key(agency) {
+            return Err(EngineError::Rejected(format!(
+                "cơ quan {agency} chưa được cấu hình khóa ký số (agency_key trong tệp --signing): \
+                 không thể ký phía máy chủ"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Signs `bytes` server-side with `agency`'s configured key at the engine clock's now: a
+    /// detached CMS (DER).
+    pub(crate) async fn sign_with_agency_key(
+        &self,
+        agency: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
+        self.require_agency_key(agency)?;
+        let setup = self.setup()?;
+        let at = std::time::SystemTime::from(self.clock.now());
+        let key_agency = agency.to_owned();
+        tokio::task::spawn_blocking(move || {
+            setup
+                .agency_keys
+                .get(&key_agency)
+                .map(|identity| identity.sign(&bytes, Some(at)))
+        })
+        .await
+        .map_err(|e| EngineError::Fatal(format!("signing task: {e}")))?
+        .ok_or_else(|| EngineError::Fatal(format!("the key of {agency} vanished")))?
+        .map_err(|e| EngineError::Fatal(format!("signing with the key of {agency}: {e}")))
+    }
+
+    /// Verifies a detached CMS (DER) over `bytes` against the configured trust at `now` and
+    /// identifies its signer: anything but TOTAL_PASSED is an [`EngineError::Signature`] with
+    /// the report. The signer certificate's fingerprint is looked up in the signer mappings;
+    /// `server_agency` (the agency whose key made it) takes precedence over the mapped agency.
+    pub(crate) async fn verify_signer(
+        &self,
+        bytes: Vec<u8>,
+        cms: Vec<u8>,
+        server_agency: Option<String>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<VerifiedSigner, EngineError> {
+        let setup = self.setup()?;
+        let (report, signer) = {
+            let setup = Arc::clone(&setup);
+            tokio::task::spawn_blocking(move || {
+                let report = verify_detached(&bytes, &cms, &setup.trust, now);
+                let signer = report
+                    .passed()
+                    .then(|| signer_certificate(&cms, &report))
+                    .flatten();
+                (report, signer)
+            })
+            .await
+            .map_err(|e| EngineError::Fatal(format!("verification task: {e}")))?
+        };
+        if !report.passed() {
+            return Err(EngineError::Signature {
+                report: Box::new(report),
+            });
+        }
+        let (Some(summary), Some(cert)) = (report.signer.clone(), signer) else {
+            return Err(EngineError::Invalid(
+                "the signature verified but its signer certificate cannot be read".into(),
+            ));
+        };
+        let fingerprint = certificate_fingerprint(&cert)
+            .map_err(|e| EngineError::Fatal(format!("certificate fingerprint: {e}")))?;
+        let mapping = setup
+            .signers
+            .iter()
+            .find(|m| m.fingerprint.eq_ignore_ascii_case(&fingerprint));
+        Ok(VerifiedSigner {
+            subject: summary.subject,
+            serial: summary.serial,
+            issuer: summary.issuer,
+            fingerprint,
+            user: mapping.and_then(|m| m.user.clone()),
+            agency: server_agency.or_else(|| mapping.and_then(|m| m.agency.clone())),
+            signing_time: report.signing_time,
+        })
     }
 
     /// The completion check of a user task requiring signatures over `slots`: the latest

@@ -4,18 +4,30 @@
 //! across the 30/4–1/5/2027 holidays), a child task rolling up into its parent, a late
 //! progress report, an extension, a reopening and completion; statuses and statistics at each
 //! step, an agency seeing only its own assignments, and every instance replaying from its
-//! journal.
+//! journal. Documents on assignments and progress reports (issue #8 parts 1 and 5): read back
+//! byte-identical, signed by a mapped certificate or server-side with the agency's key, a
+//! tampered document refused with HASH_FAILURE and nothing stored, idempotent retries, the
+//! journal event, replay.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use motcua_engine::directive::engine::AssignmentQuery;
 use motcua_engine::directive::{
-    AssignmentInput, AssignmentRecord, AssignmentState, Deadline, DirectiveSource, DirectiveStatus,
-    IssueDirective, Role,
+    AssignmentInput, AssignmentRecord, AssignmentState, Deadline, DirectiveDocumentInput,
+    DirectiveSource, DirectiveStatus, IssueDirective, Role,
 };
+use motcua_engine::event::DirectiveDocument;
 use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
-use motcua_engine::{CommandOptions, DeployFile, Engine, EngineError};
+use motcua_engine::{
+    certificate_fingerprint, BlobError, CommandOptions, DeployFile, Engine, EngineError, Event,
+    FolderBlobStore, SignatureSetup, SignerMapping,
+};
+use motcua_signing::{SigningIdentity, SubIndication, TrustStore};
+use motcua_tests::pki::{Pki, Spec};
 use motcua_tests::{Backend, TestDb};
+use tempfile::TempDir;
 
 const PROCESS: &str = include_str!("../../definitions/catalog/theo-doi-chi-dao.bpmn");
 const LEAD: &str = "000.00.12.H22";
@@ -639,7 +651,508 @@ async fn a_directive_needs_one_lead_and_a_future_deadline(backend: Backend) {
     assert_eq!(a[0].deadline, local(2026, 12, 1, 8, 0));
 }
 
+/// A directive world with a document store and a signing configuration: the test PKI's
+/// certificates are valid around the real time, so the clock is set to it.
+struct DocWorld {
+    db: TestDb,
+    engine: Engine<AnyStore>,
+    /// The lead's assignment.
+    lead: AssignmentRecord,
+    /// Nguyễn Văn A, mapped to user `nguyenvana` of [`LEAD`].
+    a: SigningIdentity,
+    /// A certificate of the same PKI mapped to nobody.
+    stranger: SigningIdentity,
+    _dir: TempDir,
+}
+
+const SOURCE_PDF: &[u8] = b"%PDF-1.7 Van ban 125/UBND-TH ve xu ly ngap ung duong Le Duan";
+
+async fn doc_world(backend: Backend, test: &str) -> Option<DocWorld> {
+    let db = TestDb::new(backend, test).await?;
+    db.clock
+        .set(DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap());
+    let pki = Pki::new();
+    let a = pki.user(&Spec::user("Nguyễn Văn A", 100));
+    let stranger = pki.user(&Spec::user("Lê Văn C", 102));
+    let mut trust = TrustStore::new();
+    trust.add_roots_pem(&pki.root_pem()).unwrap();
+    let mut agency_keys = std::collections::HashMap::new();
+    agency_keys.insert(
+        LEAD.to_owned(),
+        pki.user(&Spec::user("Sở Tài nguyên và Môi trường", 300)),
+    );
+    let setup = SignatureSetup {
+        trust,
+        signers: vec![SignerMapping {
+            fingerprint: certificate_fingerprint(a.cert()).unwrap(),
+            user: Some("nguyenvana".into()),
+            agency: Some(LEAD.into()),
+        }],
+        agency_keys,
+        engine_key: None,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let engine = db
+        .open()
+        .await
+        .with_blobs(Arc::new(FolderBlobStore::new(dir.path().join("blobs"))))
+        .with_signatures(setup);
+    engine
+        .deploy(
+            "catalog",
+            &[DeployFile {
+                name: "theo-doi-chi-dao.bpmn".into(),
+                bytes: PROCESS.as_bytes().to_vec(),
+            }],
+        )
+        .await
+        .unwrap();
+    let assignments = engine
+        .issue_directive(
+            IssueDirective {
+                issuer: ISSUER.into(),
+                source: DirectiveSource::Document {
+                    number: "125/UBND-TH".into(),
+                    date: db.clock.now_for_tests().date_naive(),
+                },
+                summary: "Xử lý dứt điểm tình trạng ngập úng đường Lê Duẩn".into(),
+                content: String::new(),
+                deadline: Deadline::WorkingDays(10.0),
+                priority: "khẩn".into(),
+                assignments: vec![
+                    AssignmentInput {
+                        agency: LEAD.into(),
+                        role: Role::Lead,
+                        deadline: None,
+                    },
+                    AssignmentInput {
+                        agency: COORD_1.into(),
+                        role: Role::Coordinate,
+                        deadline: None,
+                    },
+                ],
+            },
+            by("van-thu"),
+        )
+        .await
+        .unwrap();
+    let lead = assignments
+        .into_iter()
+        .find(|x| x.role == Role::Lead)
+        .unwrap();
+    Some(DocWorld {
+        db,
+        engine,
+        lead,
+        a,
+        stranger,
+        _dir: dir,
+    })
+}
+
+fn pdf(name: &str, bytes: &[u8]) -> DirectiveDocumentInput {
+    DirectiveDocumentInput {
+        name: name.into(),
+        media_type: "application/pdf".into(),
+        bytes: bytes.to_vec(),
+        ..DirectiveDocumentInput::default()
+    }
+}
+
+/// The documents' ids and the journal's kinds of an assignment.
+async fn doc_snapshot(w: &DocWorld) -> (Vec<String>, Vec<String>) {
+    let docs = w.engine.directive_documents(&w.lead.id).await.unwrap();
+    let journal = w.engine.journal(w.lead.instance).await.unwrap();
+    (
+        docs.into_iter().map(|d| d.id).collect(),
+        journal.into_iter().map(|e| e.kind).collect(),
+    )
+}
+
+async fn directive_documents_are_stored_signed_and_journaled(backend: Backend) {
+    let Some(w) = doc_world(
+        backend,
+        "directive_documents_are_stored_signed_and_journaled",
+    )
+    .await
+    else {
+        return;
+    };
+    let e = &w.engine;
+    let lead = &w.lead;
+    // The directive's source document, unsigned, on the lead's assignment.
+    let source = e
+        .attach_directive_document(&lead.id, pdf("125-UBND-TH.pdf", SOURCE_PDF), by("van-thu"))
+        .await
+        .unwrap();
+    assert_eq!(source.assignment, lead.id);
+    assert_eq!(source.directive, lead.directive.id);
+    assert_eq!(source.report, None);
+    assert_eq!(source.size, SOURCE_PDF.len() as i64);
+    assert_eq!(
+        source.sha256,
+        motcua_engine::dossier::blobs::sha256_hex(SOURCE_PDF)
+    );
+    assert!(!source.is_signed() && !source.server_side);
+    assert_eq!(source.added_by.as_deref(), Some("van-thu"));
+    let (record, bytes) = e
+        .directive_document_content(&lead.id, &source.id)
+        .await
+        .unwrap();
+    assert_eq!(record, source);
+    assert_eq!(bytes, SOURCE_PDF, "read back byte-identical");
+    assert_eq!(
+        e.directive_document_signature(&lead.id, &source.id)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Signed by Nguyễn Văn A's mapped certificate: stored with its signer.
+    let result = b"%PDF-1.7 Bao cao ket qua khao sat ngap ung".to_vec();
+    let cms = w.a.sign(&result, None).unwrap();
+    let signed = e
+        .attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                signature: Some(cms.clone()),
+                ..pdf("ket-qua-khao-sat.pdf", &result)
+            },
+            by("nguyenvana"),
+        )
+        .await
+        .unwrap();
+    assert!(signed.is_signed() && !signed.server_side);
+    assert_eq!(signed.signer_user.as_deref(), Some("nguyenvana"));
+    assert_eq!(signed.signer_agency.as_deref(), Some(LEAD));
+    assert!(signed
+        .signer_subject
+        .as_deref()
+        .unwrap()
+        .contains("Nguyễn Văn A"));
+    assert_eq!(
+        signed.fingerprint.as_deref(),
+        Some(certificate_fingerprint(w.a.cert()).unwrap().as_str())
+    );
+    assert!(signed.signing_time.is_some());
+    assert_eq!(
+        e.directive_document_signature(&lead.id, &signed.id)
+            .await
+            .unwrap(),
+        Some(cms)
+    );
+    // A valid signature by an unmapped certificate is kept, attributed to nobody.
+    let other = w.stranger.sign(SOURCE_PDF, None).unwrap();
+    let unmapped = e
+        .attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                signature: Some(other),
+                ..pdf("ban-sao.pdf", SOURCE_PDF)
+            },
+            by("van-thu"),
+        )
+        .await
+        .unwrap();
+    assert!(unmapped.is_signed());
+    assert_eq!((unmapped.signer_user, unmapped.signer_agency), (None, None));
+
+    // Server-side with the lead agency's key; another agency has none: refused.
+    match e
+        .attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                sign_as_agency: Some(COORD_1.into()),
+                ..pdf("cong-van.pdf", b"%PDF cong van")
+            },
+            by("van-thu"),
+        )
+        .await
+    {
+        Err(EngineError::Rejected(m)) => assert!(m.contains(COORD_1), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let server = e
+        .attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                sign_as_agency: Some(LEAD.into()),
+                ..pdf("cong-van.pdf", b"%PDF cong van")
+            },
+            by("van-thu"),
+        )
+        .await
+        .unwrap();
+    assert!(server.server_side && server.is_signed());
+    assert_eq!(server.signer_agency.as_deref(), Some(LEAD));
+    assert!(server
+        .signer_subject
+        .as_deref()
+        .unwrap()
+        .contains("Sở Tài nguyên và Môi trường"));
+
+    // A progress report's attachment.
+    e.report_progress(&lead.id, None, 40, "Đã khảo sát hiện trường", by("sotnmt"))
+        .await
+        .unwrap();
+    let report = e.directive_reports(&lead.id).await.unwrap().remove(0);
+    let photo = e
+        .attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                report: Some(report.id.clone()),
+                media_type: "image/jpeg".into(),
+                ..pdf("hien-truong.jpg", b"\xff\xd8\xff\xe0 anh hien truong")
+            },
+            by("sotnmt"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(photo.report.as_deref(), Some(report.id.as_str()));
+
+    // Refusals, nothing stored: a report of nobody, an empty name, empty bytes, a long name,
+    // an unknown assignment.
+    let before = doc_snapshot(&w).await;
+    assert!(matches!(
+        e.attach_directive_document(
+            &lead.id,
+            DirectiveDocumentInput {
+                report: Some("khong-co".into()),
+                ..pdf("x.pdf", b"x")
+            },
+            by("sotnmt"),
+        )
+        .await,
+        Err(EngineError::NotFound { .. })
+    ));
+    for bad in [
+        pdf("  ", b"x"),
+        pdf("x.pdf", b""),
+        pdf(&"d".repeat(300), b"x"),
+        pdf("../x.pdf", b"x"),
+        DirectiveDocumentInput {
+            media_type: String::new(),
+            ..pdf("x.pdf", b"x")
+        },
+    ] {
+        match e
+            .attach_directive_document(&lead.id, bad, by("sotnmt"))
+            .await
+        {
+            Err(EngineError::Invalid(m)) => assert!(!m.is_empty()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(matches!(
+        e.attach_directive_document("khong-co", pdf("x.pdf", b"x"), by("sotnmt"))
+            .await,
+        Err(EngineError::NotFound { .. })
+    ));
+    assert_eq!(doc_snapshot(&w).await, before, "nothing changed");
+
+    // Oldest first; the journal carries each with its hash and signer; replay verifies.
+    let docs = e.directive_documents(&lead.id).await.unwrap();
+    let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [&source.id, &signed.id, &unmapped.id, &server.id, &photo.id]
+            .map(|s| s.as_str())
+            .to_vec()
+    );
+    let journal = e.journal(lead.instance).await.unwrap();
+    let attached: Vec<&DirectiveDocument> = journal
+        .iter()
+        .filter_map(|j| match &j.event {
+            Event::DirectiveDocumentAttached {
+                assignment,
+                document,
+            } if *assignment == lead.id => Some(document),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attached.len(), 5);
+    assert_eq!(attached[0].sha256, source.sha256);
+    assert!(attached[0].signature.is_none());
+    let s = attached[1].signature.as_ref().unwrap();
+    assert_eq!(Some(&s.signature_sha256), signed.signature_sha256.as_ref());
+    assert_eq!(s.signer_user.as_deref(), Some("nguyenvana"));
+    assert_eq!(attached[4].report.as_deref(), Some(report.id.as_str()));
+    assert!(
+        journal
+            .iter()
+            .filter(|j| j.kind == "directive_document_attached")
+            .count()
+            == 5
+    );
+    e.verify_instance(lead.instance).await.expect("replay");
+    // Another assignment of the directive has none.
+    let others = e
+        .list_assignments(
+            &AssignmentQuery {
+                agency: Some(COORD_1.into()),
+                ..AssignmentQuery::default()
+            },
+            w.db.clock.now_for_tests(),
+        )
+        .await
+        .unwrap();
+    assert!(e
+        .directive_documents(&others[0].assignment.id)
+        .await
+        .unwrap()
+        .is_empty());
+    // Still working: the document commits did not disturb the process.
+    e.complete_assignment(
+        &lead.id,
+        None,
+        "Đã xử lý, báo cáo 45/BC-STNMT",
+        by("sotnmt"),
+    )
+    .await
+    .unwrap();
+    e.verify_instance(lead.instance).await.expect("replay");
+}
+
+async fn a_tampered_directive_document_is_refused_and_nothing_is_stored(backend: Backend) {
+    let Some(w) = doc_world(
+        backend,
+        "a_tampered_directive_document_is_refused_and_nothing_is_stored",
+    )
+    .await
+    else {
+        return;
+    };
+    let before = doc_snapshot(&w).await;
+    let cms = w.a.sign(SOURCE_PDF, None).unwrap();
+    let mut changed = SOURCE_PDF.to_vec();
+    changed[12] ^= 1;
+    match w
+        .engine
+        .attach_directive_document(
+            &w.lead.id,
+            DirectiveDocumentInput {
+                signature: Some(cms),
+                ..pdf("125-UBND-TH.pdf", &changed)
+            },
+            by("nguyenvana"),
+        )
+        .await
+    {
+        Err(EngineError::Signature { report }) => {
+            assert_eq!(report.sub_indication, Some(SubIndication::HashFailure));
+            assert!(!report.passed());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Not a signature at all.
+    match w
+        .engine
+        .attach_directive_document(
+            &w.lead.id,
+            DirectiveDocumentInput {
+                signature: Some(b"garbage".to_vec()),
+                ..pdf("125-UBND-TH.pdf", &changed)
+            },
+            by("nguyenvana"),
+        )
+        .await
+    {
+        Err(EngineError::Signature { report }) => {
+            assert_eq!(report.sub_indication, Some(SubIndication::FormatFailure))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(doc_snapshot(&w).await, before, "nothing changed");
+    // Not even the bytes reached the document store.
+    let blobs = w.engine.blobs().unwrap();
+    assert!(matches!(
+        blobs.get(&motcua_engine::dossier::blobs::sha256_hex(&changed)),
+        Err(BlobError::NotFound(_))
+    ));
+    w.engine
+        .verify_instance(w.lead.instance)
+        .await
+        .expect("replay");
+}
+
+async fn a_retried_directive_document_is_added_once(backend: Backend) {
+    let Some(w) = doc_world(backend, "a_retried_directive_document_is_added_once").await else {
+        return;
+    };
+    let input = || DirectiveDocumentInput {
+        signature: Some(w.a.sign(SOURCE_PDF, None).unwrap()),
+        ..pdf("125-UBND-TH.pdf", SOURCE_PDF)
+    };
+    let options = || by("nguyenvana").with_key("attach-125-UBND-TH");
+    let first = w
+        .engine
+        .attach_directive_document(&w.lead.id, input(), options())
+        .await
+        .unwrap();
+    let journal = w.engine.journal(w.lead.instance).await.unwrap().len();
+    // The same command again (a new CMS over the same bytes has another hash: resend the
+    // first one, as a client retrying would).
+    let retry = DirectiveDocumentInput {
+        signature: w
+            .engine
+            .directive_document_signature(&w.lead.id, &first.id)
+            .await
+            .unwrap(),
+        ..pdf("125-UBND-TH.pdf", SOURCE_PDF)
+    };
+    let again = w
+        .engine
+        .attach_directive_document(&w.lead.id, retry.clone(), options())
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(
+        w.engine
+            .directive_documents(&w.lead.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        w.engine.journal(w.lead.instance).await.unwrap().len(),
+        journal
+    );
+    assert_eq!(
+        w.db.count(&w.engine, "SELECT COUNT(*) FROM directive_documents")
+            .await,
+        1
+    );
+    // The same key for another document: a conflict, nothing added.
+    assert!(matches!(
+        w.engine
+            .attach_directive_document(&w.lead.id, pdf("khac.pdf", b"khac"), options())
+            .await,
+        Err(EngineError::Conflict(_))
+    ));
+    // Without a key, the same document is a second row.
+    w.engine
+        .attach_directive_document(&w.lead.id, retry, by("nguyenvana"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.engine
+            .directive_documents(&w.lead.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    w.engine
+        .verify_instance(w.lead.instance)
+        .await
+        .expect("replay");
+}
+
 motcua_tests::on_both_databases!(
     a_directive_is_followed_to_completion,
     a_directive_needs_one_lead_and_a_future_deadline,
+    directive_documents_are_stored_signed_and_journaled,
+    a_tampered_directive_document_is_refused_and_nothing_is_stored,
+    a_retried_directive_document_is_added_once,
 );

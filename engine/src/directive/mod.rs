@@ -7,6 +7,8 @@
 //!   late) and the roll-up of a parent over its children.
 //! - [`engine`]: the `Engine` methods (issue, child tasks, progress, extensions, completion,
 //!   acceptance, reopening, queries, statistics).
+//! - [`documents`]: documents attached to an assignment or a progress report, optionally
+//!   signed (verified detached CMS, or signed server-side with an agency's key).
 //!
 //! Like dossiers, every change is a journal event of the assignment's instance written in the
 //! same transaction as the rows it changes (an [`crate::command::Effect::Directive`] on the
@@ -15,6 +17,7 @@
 //! ride on the completion of the instance's user task (`thuc-hien`, `xet-gia-han`,
 //! `nghiem-thu`), so the process and the projection never disagree.
 
+pub mod documents;
 pub mod engine;
 pub mod status;
 
@@ -23,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::InstanceId;
 
+pub use documents::{DirectiveDocumentInput, DirectiveDocumentRecord};
 pub use status::{roll_up, status, DirectiveStatus, DUE_SOON_WORKING_DAYS};
 
 /// The catalog process every assignment runs.
@@ -328,6 +332,8 @@ pub enum DirectiveEffect {
     AssignmentUpdated(AssignmentChange),
     /// Insert a progress report.
     ReportAdded(ReportRecord),
+    /// Insert a document row (its bytes and signature are blobs already stored).
+    DocumentAttached(Box<DirectiveDocumentRecord>),
     /// Insert an extension request.
     ExtensionRequested(ExtensionRecord),
     /// Record the issuer's decision on an extension.

@@ -167,6 +167,13 @@ impl Store for AnyStore {
         delegate!(self, s => s.directive_extensions(assignment))
     }
 
+    async fn directive_documents(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::DirectiveDocumentRecord>, StoreError> {
+        delegate!(self, s => s.directive_documents(assignment))
+    }
+
     async fn dossier_documents(&self, code: &str) -> Result<Vec<DocumentRecord>, StoreError> {
         delegate!(self, s => s.dossier_documents(code))
     }

@@ -691,6 +691,12 @@ pub trait Store: Send + Sync + 'static {
         assignment: &str,
     ) -> impl Future<Output = Result<Vec<crate::directive::ExtensionRecord>, StoreError>> + Send;
 
+    /// An assignment's documents (its own and its reports'), oldest first.
+    fn directive_documents(
+        &self,
+        assignment: &str,
+    ) -> impl Future<Output = Result<Vec<crate::directive::DirectiveDocumentRecord>, StoreError>> + Send;
+
     /// An applicant's certified documents, oldest first.
     fn applicant_documents(
         &self,

@@ -1348,6 +1348,24 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn directive_documents(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::DirectiveDocumentRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM directive_documents WHERE assignment_id = $1 \
+             ORDER BY added_at, id",
+            crate::directive::documents::DIRECTIVE_DOCUMENT_COLUMNS
+        ))
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
+            .collect()
+    }
+
     async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {SIGNATURE_COLUMNS} FROM dossier_signatures WHERE dossier_code = $1 \
@@ -2473,6 +2491,35 @@ async fn write_directive_effect(
             .bind(r.percent)
             .bind(r.reported_at)
             .bind(&r.reported_by)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DirectiveEffect::DocumentAttached(d) => {
+            sqlx::query(&format!(
+                "INSERT INTO directive_documents ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                crate::directive::documents::DIRECTIVE_DOCUMENT_COLUMNS
+            ))
+            .bind(&d.id)
+            .bind(&d.assignment)
+            .bind(&d.directive)
+            .bind(&d.report)
+            .bind(&d.name)
+            .bind(&d.media_type)
+            .bind(&d.sha256)
+            .bind(d.size)
+            .bind(&d.signature_sha256)
+            .bind(&d.signer_subject)
+            .bind(&d.signer_serial)
+            .bind(&d.signer_issuer)
+            .bind(&d.fingerprint)
+            .bind(&d.signer_user)
+            .bind(&d.signer_agency)
+            .bind(d.signing_time)
+            .bind(d.server_side)
+            .bind(d.added_at)
+            .bind(&d.added_by)
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;

@@ -1473,6 +1473,24 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn directive_documents(
+        &self,
+        assignment: &str,
+    ) -> Result<Vec<crate::directive::DirectiveDocumentRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM directive_documents WHERE assignment_id = ? \
+             ORDER BY added_at, id",
+            crate::directive::documents::DIRECTIVE_DOCUMENT_COLUMNS
+        ))
+        .bind(assignment)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
+            .collect()
+    }
+
     async fn dossier_signatures(&self, code: &str) -> Result<Vec<SignatureRecord>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {SIGNATURE_COLUMNS} FROM dossier_signatures WHERE dossier_code = ? \
@@ -2563,6 +2581,33 @@ fn push_directive_effect(
                 .push_bind(r.percent)
                 .push_bind(r.reported_at)
                 .push_bind(r.reported_by.clone());
+            q.push(");\n");
+        }
+        DirectiveEffect::DocumentAttached(d) => {
+            q.push(format!(
+                "INSERT INTO directive_documents ({}) VALUES (",
+                crate::directive::documents::DIRECTIVE_DOCUMENT_COLUMNS
+            ));
+            let mut v = q.separated(", ");
+            v.push_bind(d.id.clone())
+                .push_bind(d.assignment.clone())
+                .push_bind(d.directive.clone())
+                .push_bind(d.report.clone())
+                .push_bind(d.name.clone())
+                .push_bind(d.media_type.clone())
+                .push_bind(d.sha256.clone())
+                .push_bind(d.size)
+                .push_bind(d.signature_sha256.clone())
+                .push_bind(d.signer_subject.clone())
+                .push_bind(d.signer_serial.clone())
+                .push_bind(d.signer_issuer.clone())
+                .push_bind(d.fingerprint.clone())
+                .push_bind(d.signer_user.clone())
+                .push_bind(d.signer_agency.clone())
+                .push_bind(d.signing_time)
+                .push_bind(d.server_side)
+                .push_bind(d.added_at)
+                .push_bind(d.added_by.clone());
             q.push(");\n");
         }
         DirectiveEffect::ExtensionRequested(x) => {

@@ -731,6 +731,7 @@ async fn doc_world(backend: Backend, test: &str) -> Option<DocWorld> {
                         deadline: None,
                     },
                 ],
+                report_every_days: None,
             },
             by("van-thu"),
         )

@@ -12,6 +12,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::Server;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use motcua_tests::{on_both_databases, Backend, TestDb};
@@ -119,6 +120,25 @@ fn field(v: &Value, name: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no string '{name}' in {v}"))
         .to_owned()
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn detail_of(api: &Api, id: &str, token: &str) -> Value {
+    let answer = api
+        .get(&format!("/directive-assignments/{id}"), token)
+        .await;
+    answer.ok(200).clone()
 }
 
 fn assignment_ids(list: &Value) -> Vec<String> {
@@ -329,6 +349,97 @@ async fn directives_over_http(backend: Backend) {
             .as_array()
             .map(|r| r.iter().map(|x| x["percent"].clone()).collect::<Vec<_>>()),
         Some(vec![json!(40), json!(60)])
+    );
+
+    // Documents: the issuer attaches the source document to the lead's task, the lead's
+    // servant a report's attachment; each reads back byte for byte with its SHA-256.
+    let source = "CÔNG VĂN 125/UBND-TH\nV/v khắc phục ngập úng".as_bytes();
+    let attached = api
+        .post(
+            &format!("/directive-assignments/{lead_id}/documents"),
+            &leader,
+            json!({ "name": "125-UBND-TH.txt", "media_type": "text/plain", "content_base64": b64(source) }),
+        )
+        .await;
+    let attached = attached.ok(201).clone();
+    assert_eq!(attached["sha256"], sha256_hex(source));
+    assert_eq!(attached["signature_sha256"], Value::Null);
+    let report_id = field(
+        &detail_of(&api, &lead_id, &lead_servant).await["reports"][0],
+        "id",
+    );
+    api.post(
+        &format!("/directive-assignments/{lead_id}/documents"),
+        &lead_servant,
+        json!({ "name": "anh-hien-truong.jpg", "media_type": "image/jpeg", "content_base64": b64(b"\xff\xd8 not really a photo"), "report": report_id }),
+    )
+    .await
+    .ok(201);
+    for (who, body, status, code) in [
+        (
+            &coord_servant,
+            json!({ "name": "x.txt", "media_type": "text/plain", "content_base64": b64(b"x") }),
+            404,
+            "not-found",
+        ),
+        (
+            &lead_servant,
+            json!({ "name": "x.txt", "media_type": "text/plain", "content_base64": "***" }),
+            400,
+            "invalid",
+        ),
+        (
+            &lead_servant,
+            json!({ "name": "x.txt", "media_type": "text/plain", "content_base64": b64(b"x"), "sign_as_agency": LEAD }),
+            400,
+            "invalid",
+        ),
+        (
+            &lead_servant,
+            json!({ "name": "x.txt", "media_type": "text/plain", "content_base64": b64(b"x"), "sign_as_agency": COORD }),
+            403,
+            "forbidden",
+        ),
+    ] {
+        api.post(
+            &format!("/directive-assignments/{lead_id}/documents"),
+            who,
+            body,
+        )
+        .await
+        .problem(status, code);
+    }
+    let listed = api
+        .get(
+            &format!("/directive-assignments/{lead_id}/documents"),
+            &lead_servant,
+        )
+        .await;
+    let listed = listed.ok(200).clone();
+    assert_eq!(listed.as_array().map(Vec::len), Some(2), "{listed}");
+    assert_eq!(listed[1]["report"], json!(report_id));
+    let bytes = api
+        .http
+        .get(format!(
+            "{}/directive-assignments/{lead_id}/documents/{}",
+            api.base,
+            field(&attached, "id")
+        ))
+        .bearer_auth(&lead_servant)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(bytes.status().as_u16(), 200);
+    assert_eq!(
+        bytes.headers().get("etag").and_then(|v| v.to_str().ok()),
+        Some(format!("\"{}\"", sha256_hex(source)).as_str())
+    );
+    assert_eq!(bytes.bytes().await.expect("the bytes").as_ref(), source);
+    assert_eq!(
+        detail_of(&api, &lead_id, &lead_servant).await["documents"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
     );
 
     // The department gets a child task, not later than the parent.

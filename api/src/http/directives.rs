@@ -3,6 +3,10 @@
 //! (`GET /directive-assignments`, and `GET /directive-assignments.csv` for meetings), one
 //! assignment with its reports and extension requests, and the commands on it: child tasks,
 //! progress reports, extension requests and decisions, completion, acceptance or reopening.
+//! Documents (the directive's source document, a report's attachments), optionally signed:
+//! `POST /directive-assignments/{id}/documents` (a detached CMS in `signature_base64` is
+//! verified before anything is stored; `sign_as_agency` signs server-side with the agency's key),
+//! the list, and each document's bytes.
 //! Statistics per agency and per leader with the on-time rate, as JSON
 //! (`GET /directive-statistics`) and as Prometheus text (`.../prometheus`) for the IOC.
 //!
@@ -24,14 +28,16 @@
 //! assignment version the caller read (a change made meanwhile is a 409 `conflict`).
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use base64::Engine as _;
 use chrono::NaiveDate;
 use motcua_engine::directive::engine::AssignmentQuery;
 use motcua_engine::directive::{
-    AssignmentInput, AssignmentRecord, Deadline, DirectiveSource, IssueDirective, Role,
+    AssignmentInput, AssignmentRecord, Deadline, DirectiveDocumentInput, DirectiveSource,
+    IssueDirective, Role,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -40,7 +46,8 @@ use super::auth::{Action, Role as UserRole};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Caller, Json, Path, Query};
 use super::openapi::{
-    AssignmentDetailDto, AssignmentDto, AssignmentViewDto, DirectiveStatisticsDto, Problem,
+    AssignmentDetailDto, AssignmentDto, AssignmentViewDto, BinaryDto, DirectiveDocumentDto,
+    DirectiveStatisticsDto, Problem,
 };
 use super::state::AppState;
 use super::stats::parse_instant;
@@ -65,6 +72,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/directive-assignments/{id}/completion", post(complete))
         .route("/directive-assignments/{id}/acceptance", post(accept))
+        .route(
+            "/directive-assignments/{id}/documents",
+            get(documents).post(attach),
+        )
+        .route(
+            "/directive-assignments/{id}/documents/{document}",
+            get(document_content),
+        )
         .route("/directive-statistics", get(statistics))
         .route("/directive-statistics/prometheus", get(statistics_text))
 }
@@ -199,6 +214,32 @@ pub struct AcceptanceRequest {
     pub version: Option<i64>,
 }
 
+/// A document to attach: its bytes, and optionally a signature over them.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRequest {
+    /// File name (`125-UBND-TH.pdf`).
+    pub name: String,
+    /// MIME type (`application/pdf`).
+    pub media_type: String,
+    /// The bytes, standard base64.
+    pub content_base64: String,
+    /// A progress report of this assignment: the document is its attachment.
+    pub report: Option<String>,
+    /// A detached CMS signature (DER, standard base64) over the bytes: verified before
+    /// anything is stored; anything but TOTAL_PASSED is a 422 `signature-invalid`.
+    pub signature_base64: Option<String>,
+    /// Sign server-side with this agency's configured key instead (with tokens on: the
+    /// caller's own agency).
+    pub sign_as_agency: Option<String>,
+}
+
+fn base64_field(name: &str, text: &str) -> ApiResult<Vec<u8>> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| ApiError::Invalid(format!("'{name}' is not standard base64: {e}")))
+}
+
 /// Which assignments: every filter given must hold.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -315,6 +356,25 @@ async fn decidable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Ass
             return Err(ApiError::Forbidden(format!(
                 "only the issuer of this directive ({}) decides on it",
                 a.directive.issuer
+            )));
+        }
+    }
+    Ok(a)
+}
+
+/// The assignment, if the caller may add documents to it: its agency's servants and leaders,
+/// and the directive's issuer (the source document).
+async fn attachable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<AssignmentRecord> {
+    let a = visible(state, caller, id).await?;
+    if let Some(p) = &caller.principal {
+        let own_agency = p.agency.as_deref() == Some(a.agency.as_str())
+            && super::auth::allows(p.role, Action::WorkDirectives);
+        let issuer =
+            p.user == a.directive.issuer && super::auth::allows(p.role, Action::DecideDirectives);
+        if p.role != UserRole::Admin && !own_agency && !issuer {
+            return Err(ApiError::Forbidden(format!(
+                "documents of this task are added by {} or by the directive's issuer",
+                a.agency
             )));
         }
     }
@@ -509,12 +569,154 @@ async fn one(
     let status = engine.directive_status(&id, engine.now()).await?;
     let reports = engine.directive_reports(&id).await?;
     let extensions = engine.directive_extensions(&id).await?;
+    let documents = engine.directive_documents(&id).await?;
     Ok(axum::Json(json!({
         "assignment": a,
         "status": status,
         "reports": reports,
         "extensions": extensions,
+        "documents": documents,
     })))
+}
+
+/// Attaches a document to an assignment (or to one of its progress reports): stored by its
+/// SHA-256, journaled as `directive_document_attached`; a signature is verified first and only
+/// a TOTAL_PASSED one is kept with its signer.
+#[utoipa::path(
+    post,
+    path = "/directive-assignments/{id}/documents",
+    tag = "directives",
+    operation_id = "attachDirectiveDocument",
+    params(
+        ("id" = String, Path, description = "The assignment id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry of this command return the first answer"),
+        ("X-Motcua-User" = Option<String>, Header, description = "The acting user in open development mode (ignored when tokens are on)"),
+    ),
+    request_body = DocumentRequest,
+    responses(
+        (status = 201, description = "Stored", body = DirectiveDocumentDto),
+        (status = 400, description = "`invalid`: malformed, bad base64, an empty or unsafe name, both a signature and sign_as_agency, or the server has no signing configuration", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: neither the task's agency nor the directive's issuer, or signing as another agency", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such assignment or report, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`conflict`: the assignment is accepted, or the Idempotency-Key was used for another document", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`signature-invalid` (with the validation `report`), or `rejected`: no key configured for the agency; nothing was stored", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn attach(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<DocumentRequest>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    attachable(&state, &caller, &id).await?;
+    if let (Some(p), Some(agency)) = (&caller.principal, &body.sign_as_agency) {
+        if p.role != UserRole::Admin && p.agency.as_deref() != Some(agency.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "only {agency}'s own staff sign with its key"
+            )));
+        }
+    }
+    let input = DirectiveDocumentInput {
+        name: body.name,
+        media_type: body.media_type,
+        bytes: base64_field("content_base64", &body.content_base64)?,
+        report: body.report,
+        signature: body
+            .signature_base64
+            .as_deref()
+            .map(|s| base64_field("signature_base64", s))
+            .transpose()?,
+        sign_as_agency: body.sign_as_agency,
+    };
+    let record = state
+        .engine
+        .attach_directive_document(&id, input, caller.options())
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(json!(record))))
+}
+
+#[utoipa::path(
+    get,
+    path = "/directive-assignments/{id}/documents",
+    tag = "directives",
+    operation_id = "listDirectiveDocuments",
+    params(("id" = String, Path, description = "The assignment id")),
+    responses(
+        (status = 200, description = "The assignment's documents, oldest first", body = Vec<DirectiveDocumentDto>),
+        (status = 400, description = "`invalid`: a malformed request header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such assignment, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn documents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    visible(&state, &caller, &id).await?;
+    let list = state.engine.directive_documents(&id).await?;
+    Ok(axum::Json(json!(list)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/directive-assignments/{id}/documents/{document}",
+    tag = "directives",
+    operation_id = "getDirectiveDocumentContent",
+    params(
+        ("id" = String, Path, description = "The assignment id"),
+        ("document" = String, Path, description = "The document id"),
+    ),
+    responses(
+        (status = 200, description = "The bytes as attached, with `ETag: \"<sha256>\"`", body = BinaryDto, content_type = "application/octet-stream"),
+        (status = 400, description = "`invalid`: a malformed request header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: tokens are required and the bearer token is missing, malformed, badly signed or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the token's role may not do this", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such assignment or document, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal`: a failure that is not the client's, such as stored bytes that no longer match their SHA-256 (details in the server log)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+async fn document_content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, document)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    visible(&state, &caller, &id).await?;
+    let (record, bytes) = state
+        .engine
+        .directive_document_content(&id, &document)
+        .await
+        .inspect_err(|e| {
+            if let motcua_engine::EngineError::Fatal(message) = e {
+                tracing::error!(assignment = id, document, error = %message,
+                    "a directive document cannot be served: its stored bytes do not match their SHA-256");
+            }
+        })?;
+    let media_type = HeaderValue::from_str(&record.media_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    let etag =
+        HeaderValue::from_str(&format!("\"{}\"", record.sha256)).map_err(|_| ApiError::Internal)?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media_type);
+    headers.insert(header::ETAG, etag);
+    // Uploaded bytes: never run them as a page of this origin.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    Ok(response)
 }
 
 /// The responses of a command on an assignment.

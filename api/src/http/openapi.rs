@@ -108,6 +108,9 @@ pub fn router() -> Router<AppState> {
         super::directives::doc_acceptance::doc,
         super::directives::statistics,
         super::directives::statistics_text,
+        super::directives::attach,
+        super::directives::documents,
+        super::directives::document_content,
     ),
     components(schemas(Problem, ProblemCode, DeployProblem)),
     modifiers(&BearerScheme, &OptionalBodies),
@@ -1169,6 +1172,39 @@ pub struct AssignmentDetailDto {
     pub status: DirectiveStatusDto,
     pub reports: Vec<DirectiveReportDto>,
     pub extensions: Vec<DirectiveExtensionDto>,
+    /// Its documents, oldest first.
+    pub documents: Vec<DirectiveDocumentDto>,
+}
+
+/// A document attached to a directive assignment (or one of its reports); the signer fields
+/// are set only for a signed one (verified TOTAL_PASSED when it was attached).
+#[derive(Serialize, ToSchema)]
+pub struct DirectiveDocumentDto {
+    pub id: String,
+    pub assignment: String,
+    pub directive: String,
+    /// The progress report it is attached to.
+    pub report: Option<String>,
+    pub name: String,
+    pub media_type: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: i64,
+    /// SHA-256 of the CMS signature (DER).
+    pub signature_sha256: Option<String>,
+    pub signer_subject: Option<String>,
+    pub signer_serial: Option<String>,
+    pub signer_issuer: Option<String>,
+    /// SHA-256 of the signer certificate (DER).
+    pub fingerprint: Option<String>,
+    /// The user the certificate is mapped to.
+    pub signer_user: Option<String>,
+    /// The agency the certificate is mapped to, or whose key signed server-side.
+    pub signer_agency: Option<String>,
+    pub signing_time: Option<DateTime<Utc>>,
+    pub server_side: bool,
+    pub added_at: DateTime<Utc>,
+    pub added_by: Option<String>,
 }
 
 /// Counts per status and the on-time rate (done on time / done; null when nothing is done).

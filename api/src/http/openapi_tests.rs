@@ -60,6 +60,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/directive-assignments/{id}/acceptance"),
     ("get", "/directive-statistics"),
     ("get", "/directive-statistics/prometheus"),
+    ("post", "/directive-assignments/{id}/documents"),
+    ("get", "/directive-assignments/{id}/documents"),
+    ("get", "/directive-assignments/{id}/documents/{document}"),
     ("get", "/webhooks"),
     ("delete", "/webhooks/{id}"),
     ("post", "/dossiers"),
@@ -203,7 +206,8 @@ async fn the_document_lists_every_route() {
             .replace("{version}", "1")
             .replace("{form}", "01")
             .replace("{kind}", "citizen_id")
-            .replace("{agency}", "000.00.01.H22");
+            .replace("{agency}", "000.00.01.H22")
+            .replace("{document}", "0192f0c4-5b7e-7cc1-9d7a-3b1f2e4a5c6d");
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("a method");
         let (status, _, body) = call(&state, method.clone(), &uri).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");

@@ -86,6 +86,11 @@ pub struct Global {
     /// README, "Signatures"). Without it, signatures cannot be attached or made.
     #[arg(long, global = true, env = "MOTCUA_SIGNING")]
     pub signing: Option<std::path::PathBuf>,
+    /// The peer engines (TOML, `[[peer]]` with agency, url, certificate): dossiers transferred
+    /// to their agencies are sent to them, signed, and their messages are received (see README,
+    /// "Liên thông between engines"). Needs `--signing`.
+    #[arg(long, global = true, env = "MOTCUA_PEERS")]
+    pub peers: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -52,9 +52,16 @@ pub async fn open(global: &Global) -> Result<Engine<AnyStore>> {
         .with_checkpoint_interval(chrono::Duration::minutes(i64::from(
             global.checkpoint_minutes.max(1),
         )));
-    Ok(match &global.signing {
+    let engine = match &global.signing {
         None => engine,
         Some(path) => engine.with_signatures(crate::signing_config::load(path)?),
+    };
+    Ok(match &global.peers {
+        None => engine,
+        Some(_) if global.signing.is_none() => {
+            anyhow::bail!("--peers needs --signing: messages to peers are signed and verified")
+        }
+        Some(path) => engine.with_exchange(crate::peers_config::load(path)?),
     })
 }
 

@@ -134,39 +134,13 @@ pub fn load(path: &Path) -> Result<SignatureSetup> {
     let mut signers = Vec::new();
     for (i, entry) in parsed.signer.iter().enumerate() {
         let name = format!("[[signer]] #{}", i + 1);
-        let fingerprint = match (&entry.certificate, &entry.fingerprint) {
-            (Some(cert), None) => {
-                let cert_path = at(cert);
-                let bytes = std::fs::read(&cert_path)
-                    .map_err(|e| anyhow!("{file}: {name}: cannot read {}: {e}", cert.display()))?;
-                let x509 = X509::from_pem(&bytes)
-                    .or_else(|_| X509::from_der(&bytes))
-                    .map_err(|_| {
-                        anyhow!(
-                            "{file}: {name}: {} is not a PEM or DER certificate",
-                            cert.display()
-                        )
-                    })?;
-                certificate_fingerprint(&x509).map_err(|e| anyhow!("{file}: {name}: {e}"))?
-            }
-            (None, Some(fp)) => {
-                let hex: String = fp
-                    .chars()
-                    .filter(|c| *c != ':' && !c.is_whitespace())
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    bail!(
-                        "{file}: {name}: fingerprint `{fp}` is not a SHA-256 (64 hexadecimal digits)"
-                    );
-                }
-                hex
-            }
-            _ => bail!(
-                "{file}: {name}: give exactly one of `certificate` (a PEM or DER file) and \
-                 `fingerprint` (SHA-256 of the certificate)"
-            ),
-        };
+        let fingerprint = fingerprint_of(
+            &file,
+            &name,
+            base,
+            entry.certificate.as_deref(),
+            entry.fingerprint.as_deref(),
+        )?;
         if entry.user.is_none() && entry.agency.is_none() {
             bail!("{file}: {name}: map the certificate to a `user`, an `agency` or both");
         }
@@ -227,6 +201,50 @@ fn load_key(entry: &KeyEntry, base: &Path) -> Result<SigningIdentity> {
         _ => bail!(
             "give either `pkcs12` (with password_env or password_file) or `key` and \
              `certificate` (PEM)"
+        ),
+    }
+}
+
+/// A certificate's SHA-256 fingerprint (lowercase hex) from exactly one of a certificate file
+/// (PEM or DER, relative to `base`) and a written fingerprint (hex, colons allowed). Errors
+/// name `file` and the entry `name`.
+pub(crate) fn fingerprint_of(
+    file: &str,
+    name: &str,
+    base: &Path,
+    certificate: Option<&Path>,
+    fingerprint: Option<&str>,
+) -> Result<String> {
+    match (certificate, fingerprint) {
+        (Some(cert), None) => {
+            let bytes = std::fs::read(base.join(cert))
+                .map_err(|e| anyhow!("{file}: {name}: cannot read {}: {e}", cert.display()))?;
+            let x509 = X509::from_pem(&bytes)
+                .or_else(|_| X509::from_der(&bytes))
+                .map_err(|_| {
+                    anyhow!(
+                        "{file}: {name}: {} is not a PEM or DER certificate",
+                        cert.display()
+                    )
+                })?;
+            certificate_fingerprint(&x509).map_err(|e| anyhow!("{file}: {name}: {e}"))
+        }
+        (None, Some(fp)) => {
+            let hex: String = fp
+                .chars()
+                .filter(|c| *c != ':' && !c.is_whitespace())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bail!(
+                    "{file}: {name}: fingerprint `{fp}` is not a SHA-256 (64 hexadecimal digits)"
+                );
+            }
+            Ok(hex)
+        }
+        _ => bail!(
+            "{file}: {name}: give exactly one of `certificate` (a PEM or DER file) and \
+             `fingerprint` (SHA-256 of the certificate)"
         ),
     }
 }

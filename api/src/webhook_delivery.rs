@@ -47,7 +47,8 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-fn client() -> &'static reqwest::Client {
+/// The HTTP client outbound deliveries share (webhooks, exchange with peer engines).
+pub(crate) fn client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
         reqwest::Client::builder()

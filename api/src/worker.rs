@@ -70,6 +70,11 @@ async fn pass(engine: &Engine<AnyStore>, id: &str) -> Result<(JobRunReport, usiz
         Ok(n) => tracing::debug!(delivered = n, "webhook events delivered"),
         Err(e) => tracing::error!(error = format!("{e:#}"), "webhook delivery pass failed"),
     }
+    match crate::exchange_delivery::deliver(engine, id).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(delivered = n, "exchange messages delivered to peers"),
+        Err(e) => tracing::error!(error = format!("{e:#}"), "exchange delivery pass failed"),
+    }
     Ok((report, runs.len()))
 }
 

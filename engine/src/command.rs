@@ -183,6 +183,8 @@ impl Closed {
 /// A change to a projection table, written in the same transaction as the state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// An exchange message queued or linked (see `crate::exchange`).
+    Exchange(crate::exchange::ExchangeEffect),
     /// Put a task in the queue.
     TaskCreated(TaskRecord),
     /// Set or clear a task's assignee.

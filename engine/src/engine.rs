@@ -126,6 +126,7 @@ pub struct Engine<S: Store> {
     pub(crate) templates: Arc<motcua_forms::templates::Templates>,
     /// Trust anchors, signer mappings and keys (none until [`Engine::with_signatures`]).
     pub(crate) signatures: Option<Arc<crate::signatures::SignatureSetup>>,
+    pub(crate) exchange: Option<Arc<crate::exchange::ExchangeSetup>>,
     /// How often the job executor's pass signs a journal checkpoint (with the engine key).
     pub(crate) checkpoint_every: chrono::Duration,
 }
@@ -159,6 +160,7 @@ impl<S: Store> Engine<S> {
             agencies: Arc::new(crate::agency::Agencies::shipped()),
             templates: Arc::new(motcua_forms::templates::Templates::built_in()),
             signatures: None,
+            exchange: None,
             checkpoint_every: crate::checkpoint::DEFAULT_INTERVAL,
         }
     }

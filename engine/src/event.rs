@@ -228,6 +228,26 @@ pub enum Event {
         /// Why (shown to the applicant for a refusal or a supplement request).
         reason: Option<String>,
     },
+    /// A message to a peer engine was queued (liên thông): a transfer or a status.
+    ExchangeSent {
+        /// The message id.
+        message: String,
+        /// `dossier.transfer` or `dossier.status`.
+        message_kind: String,
+        /// The receiving agency.
+        peer: String,
+    },
+    /// A message from a peer engine took effect on this dossier.
+    ExchangeReceived {
+        /// The message id.
+        message: String,
+        /// `dossier.transfer` or `dossier.status`.
+        message_kind: String,
+        /// The sending agency.
+        peer: String,
+        /// The dossier's code on the other side.
+        remote_code: Option<String>,
+    },
     /// The promised return date moved (form 04 of Circular 01/2018 apologises for it).
     DossierRescheduled {
         /// The date promised before.
@@ -441,7 +461,10 @@ impl Event {
             | Event::DossierRescheduled { .. }
             | Event::DocumentAttached { .. }
             | Event::DocumentCertified { .. }
-            | Event::DocumentSigned { .. } => Some(true),
+            | Event::DocumentSigned { .. }
+            | Event::ExchangeReceived { .. } => Some(true),
+            // Queued with the change that sends it (a state change).
+            Event::ExchangeSent { .. } => Some(false),
             _ => None,
         }
     }
@@ -495,6 +518,8 @@ impl Event {
             Event::DossierReceived { .. } => "dossier_received",
             Event::DossierStateChanged { .. } => "dossier_state_changed",
             Event::DossierRescheduled { .. } => "dossier_rescheduled",
+            Event::ExchangeSent { .. } => "exchange_sent",
+            Event::ExchangeReceived { .. } => "exchange_received",
             Event::DocumentAttached { .. } => "document_attached",
             Event::DocumentCertified { .. } => "document_certified",
             Event::DocumentSigned { .. } => "document_signed",

@@ -19,6 +19,7 @@ pub mod dossier;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod exchange;
 pub mod executor;
 pub mod feed;
 mod forms;

@@ -151,6 +151,15 @@ impl TestDb {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// The first column of every row of a query, as text.
+    pub async fn texts(&self, engine: &Engine<AnyStore>, sql: &str) -> Vec<String> {
+        match engine.store() {
+            AnyStore::Sqlite(s) => sqlx::query_scalar(sql).fetch_all(s.pool()).await,
+            AnyStore::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p.pool()).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs statements on the engine's database: `sqlite` or `postgres` by backend.
     pub async fn execute(&self, engine: &Engine<AnyStore>, sqlite: &str, postgres: &str) {
         let result = match engine.store() {

@@ -377,7 +377,11 @@ fn unknown_dossier(code: &str) -> ApiError {
 }
 
 /// The dossier, if the caller may read it; otherwise the same 404 as an unknown code.
-async fn visible_dossier(state: &AppState, caller: &Caller, code: &str) -> ApiResult<DossierView> {
+pub(super) async fn visible_dossier(
+    state: &AppState,
+    caller: &Caller,
+    code: &str,
+) -> ApiResult<DossierView> {
     caller.require(Action::ReadInstance)?;
     let view = state.engine.dossier(code).await?;
     if !caller.sees_agency(Some(&view.dossier.agency)) {
@@ -387,7 +391,7 @@ async fn visible_dossier(state: &AppState, caller: &Caller, code: &str) -> ApiRe
 }
 
 /// The dossier, if the caller may change it (supplement, transition, certify).
-async fn changeable_dossier(
+pub(super) async fn changeable_dossier(
     state: &AppState,
     caller: &Caller,
     code: &str,

@@ -22,6 +22,7 @@ pub mod directives;
 pub mod dossiers;
 pub mod error;
 pub mod events;
+pub mod exchange;
 pub mod external_tasks;
 pub mod extract;
 pub mod forms;
@@ -77,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(forms::router())
         .merge(audit::router())
         .merge(directives::router())
+        .merge(exchange::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -111,6 +111,9 @@ pub fn router() -> Router<AppState> {
         super::directives::attach,
         super::directives::documents,
         super::directives::document_content,
+        super::exchange::receive,
+        super::exchange::send,
+        super::exchange::list,
     ),
     components(schemas(Problem, ProblemCode, DeployProblem)),
     modifiers(&BearerScheme, &OptionalBodies),
@@ -127,6 +130,7 @@ pub fn router() -> Router<AppState> {
         (name = "forms", description = "E-forms (form-js): the deployed schema, and a task's form as HTML"),
         (name = "audit", description = "Auditors: a dossier's archive (journal hash chain, documents, signatures, signed checkpoints) and its verification"),
         (name = "directives", description = "Leadership directives (theo dõi ý kiến chỉ đạo): issue, assignments with their computed status, progress reports, extensions, completion and acceptance, statistics per agency and leader (JSON, Prometheus), CSV for meetings"),
+        (name = "exchange", description = "Liên thông between motcua engines: signed messages from peers, dossiers handed to peers, and their delivery state"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -1227,6 +1231,57 @@ pub struct DirectiveStatisticsDto {
     pub by_agency: std::collections::BTreeMap<String, DirectiveCountsDto>,
     /// Per issuing leader.
     pub by_leader: std::collections::BTreeMap<String, DirectiveCountsDto>,
+}
+
+/// A peer's answer to a message.
+#[derive(Serialize, ToSchema)]
+pub struct ExchangeAckDto {
+    /// The message id.
+    pub id: String,
+    /// The local dossier it took effect on.
+    pub dossier_code: String,
+    /// Applied before: nothing changed this time.
+    pub duplicate: bool,
+}
+
+/// A message queued for a peer engine, with its delivery state.
+#[derive(Serialize, ToSchema)]
+pub struct ExchangeMessageDto {
+    pub id: String,
+    /// The receiving agency.
+    pub peer: String,
+    /// `dossier.transfer` or `dossier.status`.
+    pub kind: String,
+    pub dossier_code: String,
+    pub created_at: DateTime<Utc>,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// When the peer acknowledged it.
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// A message sent or received, linked to the local dossier.
+#[derive(Serialize, ToSchema)]
+pub struct ExchangeLinkDto {
+    pub message_id: String,
+    pub dossier_code: String,
+    /// `sent` or `received`.
+    pub direction: String,
+    pub kind: String,
+    /// The other side's agency.
+    pub peer: String,
+    /// The dossier's code on the other side.
+    pub remote_code: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A dossier's exchange with peer engines.
+#[derive(Serialize, ToSchema)]
+pub struct ExchangeDto {
+    pub links: Vec<ExchangeLinkDto>,
+    pub outbox: Vec<ExchangeMessageDto>,
 }
 
 #[cfg(test)]

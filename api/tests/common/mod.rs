@@ -12,6 +12,13 @@ use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+/// A free loopback address (`127.0.0.1:PORT`): bound, read and released.
+pub fn free_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let address = listener.local_addr().expect("its address");
+    format!("127.0.0.1:{}", address.port())
+}
+
 /// A running `motcua serve`.
 pub struct Server {
     child: Child,
@@ -27,9 +34,16 @@ impl Server {
     /// `log`, isolated from the caller's `MOTCUA_*` settings, and waits (blocking) for the
     /// `listening on ADDR` line.
     pub fn start(database: &str, log: &Path, args: &[&str]) -> Server {
+        Server::start_on(database, log, "127.0.0.1:0", args)
+    }
+
+    /// [`Server::start`] on a given address (`127.0.0.1:PORT`, e.g. from [`free_port`]): for
+    /// servers that must know each other's address before they start, or a restart on the
+    /// same address.
+    pub fn start_on(database: &str, log: &Path, listen: &str, args: &[&str]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_motcua"));
         command
-            .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--database", database, "serve", "--listen", listen])
             .args(args);
         for var in [
             "MOTCUA_DATABASE_URL",

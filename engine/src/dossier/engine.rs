@@ -482,15 +482,35 @@ impl<S: Store> Engine<S> {
         options: &CommandOptions,
         print: &Option<Value>,
     ) -> Result<Outcome, EngineError> {
+        self.commit_dossier_events(instance, vec![event], effects, options, print)
+            .await
+    }
+
+    /// Commits dossier events on the instance's stored state in one transaction: one journal
+    /// row per event, and the version + 1 per event that is a command of its own
+    /// ([`Event::dossier_command`]; those riding on one, like `exchange_sent`, add none), so
+    /// that replay advances the state the same way.
+    pub(crate) async fn commit_dossier_events(
+        &self,
+        instance: InstanceId,
+        events: Vec<Event>,
+        effects: Vec<Effect>,
+        options: &CommandOptions,
+        print: &Option<Value>,
+    ) -> Result<Outcome, EngineError> {
         let state = self.instance(instance).await?;
         let expected = state.version;
         let mut next = state;
-        next.version += 1;
-        next.journal_seq += 1;
+        for e in &events {
+            next.journal_seq += 1;
+            if e.dossier_command().or_else(|| e.directive_command()) != Some(false) {
+                next.version += 1;
+            }
+        }
         let now = self.clock.now();
         let transition = Transition {
             state: next,
-            events: vec![event],
+            events,
             effects,
         };
         self.commit(Some(expected), transition, options, print, now)
@@ -547,15 +567,23 @@ impl<S: Store> Engine<S> {
                 to: to.as_str().to_owned(),
                 reason: reason.clone(),
             };
-            let effects = vec![Effect::Dossier(DossierEffect::Updated {
+            let mut events = vec![event];
+            let mut effects = vec![Effect::Dossier(DossierEffect::Updated {
                 instance: row.instance,
                 expected_version: row.version,
                 state: Some(to),
                 finished_at,
                 due_at: None,
             })];
+            // A dossier received from a peer engine reports its new state to its origin.
+            if let Some((sent, queued)) =
+                self.status_for_origin(&row, to, reason.as_deref()).await?
+            {
+                events.push(sent);
+                effects.extend(queued);
+            }
             match self
-                .commit_dossier_change(row.instance, event, effects, &options, &print)
+                .commit_dossier_events(row.instance, events, effects, &options, &print)
                 .await
             {
                 Ok(_) => return self.dossier(code).await,

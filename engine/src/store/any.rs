@@ -416,4 +416,44 @@ impl Store for AnyStore {
     ) -> Result<bool, StoreError> {
         delegate!(self, s => s.record_webhook(id, worker, progress))
     }
+
+    async fn exchange_outbox(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        delegate!(self, s => s.exchange_outbox(dossier_code))
+    }
+
+    async fn exchange_links(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::LinkRow>, StoreError> {
+        delegate!(self, s => s.exchange_links(dossier_code))
+    }
+
+    async fn exchange_link(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<crate::exchange::LinkRow>, StoreError> {
+        delegate!(self, s => s.exchange_link(message_id))
+    }
+
+    async fn claim_due_exchange(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        delegate!(self, s => s.claim_due_exchange(worker, max, now, until))
+    }
+
+    async fn record_exchange(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &crate::exchange::DeliveryProgress,
+    ) -> Result<bool, StoreError> {
+        delegate!(self, s => s.record_exchange(id, worker, progress))
+    }
 }

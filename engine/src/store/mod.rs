@@ -939,4 +939,41 @@ pub trait Store: Send + Sync + 'static {
         worker: &str,
         progress: &WebhookProgress,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The exchange messages queued for a dossier, oldest first.
+    fn exchange_outbox(
+        &self,
+        dossier_code: &str,
+    ) -> impl Future<Output = Result<Vec<crate::exchange::OutboxRow>, StoreError>> + Send;
+
+    /// The exchange messages sent and received for a dossier, oldest first.
+    fn exchange_links(
+        &self,
+        dossier_code: &str,
+    ) -> impl Future<Output = Result<Vec<crate::exchange::LinkRow>, StoreError>> + Send;
+
+    /// The link of one message, if it was sent or applied here.
+    fn exchange_link(
+        &self,
+        message_id: &str,
+    ) -> impl Future<Output = Result<Option<crate::exchange::LinkRow>, StoreError>> + Send;
+
+    /// Leases up to `max` undelivered messages due at `now` (not leased, or lease expired)
+    /// until `until`, oldest first.
+    fn claim_due_exchange(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<crate::exchange::OutboxRow>, StoreError>> + Send;
+
+    /// Writes a leased message's delivery attempt and releases the lease; false (and nothing
+    /// written) when `worker` no longer holds it.
+    fn record_exchange(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &crate::exchange::DeliveryProgress,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -497,7 +497,54 @@ async fn write_effect(
                 .map_err(commit_error)?;
         }
         Effect::Dossier(d) => write_dossier_effect(conn, d, at).await?,
+        Effect::Exchange(x) => write_exchange_effect(conn, x).await?,
         Effect::Directive(d) => write_directive_effect(conn, d, at).await?,
+    }
+    Ok(())
+}
+
+/// Writes an exchange effect (see [`crate::exchange`]): a message queued for a peer, or a
+/// message linked to its dossier (a second link of one message id breaks the primary key: a
+/// message is applied once).
+async fn write_exchange_effect(
+    conn: &mut PgConnection,
+    effect: &crate::exchange::ExchangeEffect,
+) -> Result<(), StoreError> {
+    match effect {
+        crate::exchange::ExchangeEffect::Queued(m) => {
+            sqlx::query(
+                "INSERT INTO exchange_outbox (id, peer, kind, dossier_code, body, signature, \
+                 created_at, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&m.id)
+            .bind(&m.peer)
+            .bind(&m.kind)
+            .bind(&m.dossier_code)
+            .bind(&m.body)
+            .bind(&m.signature)
+            .bind(m.created_at)
+            .bind(i32::try_from(m.attempts).unwrap_or(i32::MAX))
+            .bind(m.next_attempt_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        crate::exchange::ExchangeEffect::Linked(l) => {
+            sqlx::query(
+                "INSERT INTO exchange_links (message_id, dossier_code, direction, kind, peer, \
+                 remote_code, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&l.message_id)
+            .bind(&l.dossier_code)
+            .bind(&l.direction)
+            .bind(&l.kind)
+            .bind(&l.peer)
+            .bind(&l.remote_code)
+            .bind(l.at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
     }
     Ok(())
 }
@@ -2136,6 +2183,96 @@ impl Store for PostgresStore {
         .bind(&progress.last_error)
         .bind(progress.release)
         .bind(progress.release)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn exchange_outbox(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        let rows: Vec<crate::exchange::OutboxParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_outbox WHERE dossier_code = $1 ORDER BY created_at, id",
+            crate::exchange::OUTBOX_COLUMNS
+        ))
+        .bind(dossier_code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn exchange_links(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::LinkRow>, StoreError> {
+        let rows: Vec<crate::exchange::LinkParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_links WHERE dossier_code = $1 ORDER BY at, message_id",
+            crate::exchange::LINK_COLUMNS
+        ))
+        .bind(dossier_code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn exchange_link(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<crate::exchange::LinkRow>, StoreError> {
+        let row: Option<crate::exchange::LinkParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_links WHERE message_id = $1",
+            crate::exchange::LINK_COLUMNS
+        ))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn claim_due_exchange(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        let rows: Vec<crate::exchange::OutboxParts> = sqlx::query_as(&format!(
+            "UPDATE exchange_outbox SET lock_owner = $1, lock_expires_at = $2 WHERE id IN (SELECT id FROM exchange_outbox WHERE delivered_at IS NULL AND next_attempt_at <= $3 AND (lock_expires_at IS NULL OR lock_expires_at <= $4) ORDER BY next_attempt_at LIMIT $5 FOR UPDATE SKIP LOCKED) RETURNING {}",
+            crate::exchange::OUTBOX_COLUMNS
+        ))
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(now)
+        .bind(max.clamp(1, 1000) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out: Vec<crate::exchange::OutboxRow> = rows.into_iter().map(Into::into).collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn record_exchange(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &crate::exchange::DeliveryProgress,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE exchange_outbox SET delivered_at = $1, attempts = $2, next_attempt_at = $3, last_error = $4, lock_owner = NULL, lock_expires_at = NULL WHERE id = $5 AND lock_owner = $6",
+        )
+        .bind(progress.delivered_at)
+        .bind(i32::try_from(progress.attempts).unwrap_or(i32::MAX))
+        .bind(progress.next_attempt_at)
+        .bind(&progress.last_error)
         .bind(id)
         .bind(worker)
         .execute(&self.pool)

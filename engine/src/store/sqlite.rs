@@ -32,6 +32,7 @@ use crate::dossier::{
     Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
     DossierState, SignatureRecord,
 };
+use crate::exchange::ExchangeEffect;
 use crate::ids::{InstanceId, JobId, TaskId};
 use crate::state::InstanceState;
 use crate::state::SlaMark;
@@ -521,6 +522,7 @@ fn push_effect(
             push_timer_start(q, *job, key, *version, node, *fired, *due_at, at);
         }
         Effect::Dossier(d) => push_dossier_effect(q, d, at)?,
+        Effect::Exchange(x) => push_exchange_effect(q, x),
         Effect::Directive(d) => push_directive_effect(q, d, at),
         Effect::JobClosed { job, how } => {
             let id = job.to_string();
@@ -2272,6 +2274,96 @@ impl Store for SqliteStore {
         .map_err(backend)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn exchange_outbox(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        let rows: Vec<crate::exchange::OutboxParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_outbox WHERE dossier_code = ? ORDER BY created_at, id",
+            crate::exchange::OUTBOX_COLUMNS
+        ))
+        .bind(dossier_code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn exchange_links(
+        &self,
+        dossier_code: &str,
+    ) -> Result<Vec<crate::exchange::LinkRow>, StoreError> {
+        let rows: Vec<crate::exchange::LinkParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_links WHERE dossier_code = ? ORDER BY at, message_id",
+            crate::exchange::LINK_COLUMNS
+        ))
+        .bind(dossier_code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn exchange_link(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<crate::exchange::LinkRow>, StoreError> {
+        let row: Option<crate::exchange::LinkParts> = sqlx::query_as(&format!(
+            "SELECT {} FROM exchange_links WHERE message_id = ?",
+            crate::exchange::LINK_COLUMNS
+        ))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn claim_due_exchange(
+        &self,
+        worker: &str,
+        max: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<crate::exchange::OutboxRow>, StoreError> {
+        let rows: Vec<crate::exchange::OutboxParts> = sqlx::query_as(&format!(
+            "UPDATE exchange_outbox SET lock_owner = ?, lock_expires_at = ? WHERE id IN (SELECT id FROM exchange_outbox WHERE delivered_at IS NULL AND next_attempt_at <= ? AND (lock_expires_at IS NULL OR lock_expires_at <= ?) ORDER BY next_attempt_at LIMIT ?) RETURNING {}",
+            crate::exchange::OUTBOX_COLUMNS
+        ))
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(now)
+        .bind(max.clamp(1, 1000) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out: Vec<crate::exchange::OutboxRow> = rows.into_iter().map(Into::into).collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn record_exchange(
+        &self,
+        id: &str,
+        worker: &str,
+        progress: &crate::exchange::DeliveryProgress,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE exchange_outbox SET delivered_at = ?, attempts = ?, next_attempt_at = ?, last_error = ?, lock_owner = NULL, lock_expires_at = NULL WHERE id = ? AND lock_owner = ?",
+        )
+        .bind(progress.delivered_at)
+        .bind(i64::from(progress.attempts))
+        .bind(progress.next_attempt_at)
+        .bind(&progress.last_error)
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
 fn due_job(r: &SqliteRow) -> Result<DueJob, StoreError> {
@@ -2470,6 +2562,46 @@ fn webhook_row(r: &SqliteRow) -> Result<WebhookRow, StoreError> {
         next_attempt_at: r.try_get("next_attempt_at").map_err(backend)?,
         last_error: r.try_get("last_error").map_err(backend)?,
     })
+}
+
+/// Appends an exchange effect (see [`crate::exchange`]): a message queued for a peer, or a
+/// message linked to its dossier (a second link of one message id breaks the primary key: a
+/// message is applied once).
+fn push_exchange_effect(q: &mut QueryBuilder<'static, Sqlite>, effect: &ExchangeEffect) {
+    match effect {
+        ExchangeEffect::Queued(m) => {
+            q.push(
+                "INSERT INTO exchange_outbox (id, peer, kind, dossier_code, body, signature, \
+                 created_at, attempts, next_attempt_at) VALUES (",
+            );
+            q.separated(", ")
+                .push_bind(m.id.clone())
+                .push_bind(m.peer.clone())
+                .push_bind(m.kind.clone())
+                .push_bind(m.dossier_code.clone())
+                .push_bind(m.body.clone())
+                .push_bind(m.signature.clone())
+                .push_bind(m.created_at)
+                .push_bind(i64::from(m.attempts))
+                .push_bind(m.next_attempt_at);
+            q.push(");\n");
+        }
+        ExchangeEffect::Linked(l) => {
+            q.push(
+                "INSERT INTO exchange_links (message_id, dossier_code, direction, kind, peer, \
+                 remote_code, at) VALUES (",
+            );
+            q.separated(", ")
+                .push_bind(l.message_id.clone())
+                .push_bind(l.dossier_code.clone())
+                .push_bind(l.direction.clone())
+                .push_bind(l.kind.clone())
+                .push_bind(l.peer.clone())
+                .push_bind(l.remote_code.clone())
+                .push_bind(l.at);
+            q.push(");\n");
+        }
+    }
 }
 
 /// Appends a directive effect (see [`crate::directive`]). A stale assignment version sets the

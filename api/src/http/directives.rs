@@ -28,13 +28,13 @@
 //! assignment version the caller read (a change made meanwhile is a 409 `conflict`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
 use chrono::NaiveDate;
-use motcua_engine::directive::engine::AssignmentQuery;
+use motcua_engine::directive::engine::{AssignmentQuery, AssignmentView, DirectiveStatistics};
 use motcua_engine::directive::{
     AssignmentInput, AssignmentRecord, Deadline, DirectiveDocumentInput, DirectiveSource,
     IssueDirective, Role,
@@ -381,6 +381,34 @@ async fn attachable(state: &AppState, caller: &Caller, id: &str) -> ApiResult<As
     Ok(a)
 }
 
+/// The assignments a filter selects among those the caller may read, with their status now.
+async fn assignments_for(
+    state: &AppState,
+    caller: &Caller,
+    params: FilterParams,
+) -> ApiResult<Vec<AssignmentView>> {
+    caller.require(Action::ReadDirectives)?;
+    let query = params.query(caller)?;
+    Ok(state
+        .engine
+        .list_assignments(&query, state.engine.now())
+        .await?)
+}
+
+/// The statistics of the assignments a filter selects among those the caller may read.
+async fn statistics_for(
+    state: &AppState,
+    caller: &Caller,
+    params: FilterParams,
+) -> ApiResult<DirectiveStatistics> {
+    caller.require(Action::ReadDirectives)?;
+    let query = params.query(caller)?;
+    Ok(state
+        .engine
+        .directive_statistics(&query, state.engine.now())
+        .await?)
+}
+
 fn changed(record: AssignmentRecord) -> axum::Json<Value> {
     axum::Json(json!(record))
 }
@@ -491,12 +519,7 @@ async fn list(
     caller: Caller,
     Query(params): Query<FilterParams>,
 ) -> ApiResult<axum::Json<Value>> {
-    caller.require(Action::ReadDirectives)?;
-    let query = params.query(&caller)?;
-    let list = state
-        .engine
-        .list_assignments(&query, state.engine.now())
-        .await?;
+    let list = assignments_for(&state, &caller, params).await?;
     Ok(axum::Json(json!(list)))
 }
 
@@ -520,12 +543,7 @@ async fn list_csv(
     caller: Caller,
     Query(params): Query<FilterParams>,
 ) -> ApiResult<Response> {
-    caller.require(Action::ReadDirectives)?;
-    let query = params.query(&caller)?;
-    let list = state
-        .engine
-        .list_assignments(&query, state.engine.now())
-        .await?;
+    let list = assignments_for(&state, &caller, params).await?;
     let csv = assignments_csv(&list).map_err(|e| {
         tracing::error!(error = %e, "the directive CSV could not be written");
         ApiError::Internal
@@ -699,24 +717,7 @@ async fn document_content(
                     "a directive document cannot be served: its stored bytes do not match their SHA-256");
             }
         })?;
-    let media_type = HeaderValue::from_str(&record.media_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let etag =
-        HeaderValue::from_str(&format!("\"{}\"", record.sha256)).map_err(|_| ApiError::Internal)?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, media_type);
-    headers.insert(header::ETAG, etag);
-    // Uploaded bytes: never run them as a page of this origin.
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox"),
-    );
-    Ok(response)
+    super::dossiers::stored_bytes(bytes, &record.media_type, &record.sha256)
 }
 
 /// The responses of a command on an assignment.
@@ -943,12 +944,7 @@ async fn statistics(
     caller: Caller,
     Query(params): Query<FilterParams>,
 ) -> ApiResult<axum::Json<Value>> {
-    caller.require(Action::ReadDirectives)?;
-    let query = params.query(&caller)?;
-    let stats = state
-        .engine
-        .directive_statistics(&query, state.engine.now())
-        .await?;
+    let stats = statistics_for(&state, &caller, params).await?;
     Ok(axum::Json(statistics_json(&stats)))
 }
 
@@ -972,12 +968,7 @@ async fn statistics_text(
     caller: Caller,
     Query(params): Query<FilterParams>,
 ) -> ApiResult<Response> {
-    caller.require(Action::ReadDirectives)?;
-    let query = params.query(&caller)?;
-    let stats = state
-        .engine
-        .directive_statistics(&query, state.engine.now())
-        .await?;
+    let stats = statistics_for(&state, &caller, params).await?;
     Ok((
         [(
             header::CONTENT_TYPE,

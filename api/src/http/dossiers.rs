@@ -600,15 +600,19 @@ async fn content(
         .read_document(&code, &slot, version)
         .await
         .map_err(|e| document_error(&code, &slot, version, e))?;
-    let media_type = HeaderValue::from_str(&record.media_type)
+    stored_bytes(bytes, &record.media_type, &record.sha256)
+}
+
+/// Stored bytes as they were uploaded: their media type, `ETag: "<sha256>"`, and headers that
+/// keep a browser from running them as a page of this origin (they are the uploader's).
+pub(super) fn stored_bytes(bytes: Vec<u8>, media_type: &str, sha256: &str) -> ApiResult<Response> {
+    let media_type = HeaderValue::from_str(media_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    let etag =
-        HeaderValue::from_str(&format!("\"{}\"", record.sha256)).map_err(|_| ApiError::Internal)?;
+    let etag = HeaderValue::from_str(&format!("\"{sha256}\"")).map_err(|_| ApiError::Internal)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, media_type);
     headers.insert(header::ETAG, etag);
-    // The bytes are the applicant's: never run them as a page of this origin.
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -40,6 +40,10 @@ pub use dossier::{
     DocumentInput, DocumentRecord, DossierRecord, DossierState, DossierView, FolderBlobStore,
     SignatureRecord, SubmitDossier,
 };
+pub use dossier::{
+    DossierScope, PayloadDocument, ReroutedTask, TransferDocument, TransferPayload, TransferRecord,
+    TransferRequest, TransferState,
+};
 pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};
 pub use error::EngineError;
 pub use event::Event;

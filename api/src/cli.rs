@@ -77,8 +77,10 @@ pub struct Global {
     /// Templates (forms, slips) that replace the built-in ones: files of the same name.
     #[arg(long, global = true, env = "MOTCUA_TEMPLATES_DIR")]
     pub templates: Option<std::path::PathBuf>,
-    /// The agency directory (TOML, `[[agency]]` with code, name, parent, address, phone) printed
-    /// on slips; default: the example directory shipped in engine/agencies/hue.toml.
+    /// The agency directory (TOML, `[[agency]]` with code, name, parent, address, phone, tier,
+    /// peer; `[[tier]]` the routing tiers of transfers) printed on slips and checked when a
+    /// transfer names an agency; default: the example directory shipped in
+    /// engine/agencies/hue.toml.
     #[arg(long, global = true, env = "MOTCUA_AGENCIES")]
     pub agencies: Option<std::path::PathBuf>,
     /// The signing configuration (TOML): trust anchors, CRLs, the agencies' server-side keys,
@@ -254,6 +256,9 @@ pub enum Cmd {
     /// Dossiers (hồ sơ): submit, show, documents, lifecycle, slips of Circular 01/2018.
     #[command(subcommand)]
     Dossier(crate::dossier_cli::DossierCmd),
+    /// Transfers between agencies (liên thông): the receiving agency accepts or returns one.
+    #[command(subcommand)]
+    Transfer(crate::dossier_cli::TransferCmd),
     /// Digital signatures: sign a document (detached CMS), verify CMS and PAdES signatures
     /// against a trust store with a report modelled on the EU DSS simple report.
     #[command(subcommand)]

@@ -461,6 +461,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::audit_cli::checkpoint(&engine, engine.engine_key(), g.json).await
         }
         Cmd::Dossier(cmd) => crate::dossier_cli::run(g, cmd).await,
+        Cmd::Transfer(cmd) => crate::dossier_cli::run_transfer(g, cmd).await,
     }
 }
 

@@ -33,6 +33,7 @@ pub mod openapi;
 pub mod state;
 pub mod stats;
 pub mod tasks;
+pub mod transfers;
 pub mod webhooks;
 
 #[cfg(test)]
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(webhooks::router())
         .merge(dossiers::router())
+        .merge(transfers::router())
         .merge(forms::router())
         .merge(audit::router())
         .merge(directives::router())

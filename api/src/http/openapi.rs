@@ -91,6 +91,10 @@ pub fn router() -> Router<AppState> {
         super::dossiers::applicant_documents,
         super::dossiers::slip,
         super::dossiers::register,
+        super::transfers::transfer,
+        super::transfers::list,
+        super::transfers::accept,
+        super::transfers::give_back,
         super::forms::one,
         super::forms::task_form,
         super::audit::export,
@@ -999,6 +1003,70 @@ pub struct SignatureDto {
     pub server_side: bool,
     pub added_at: DateTime<Utc>,
     pub added_by: Option<String>,
+}
+
+/// Where a transfer is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStateDto {
+    Sent,
+    Accepted,
+    Returned,
+}
+
+/// A document version sent with a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct TransferDocumentDto {
+    pub slot: String,
+    pub version: i32,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// A user task re-routed by a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct ReroutedTaskDto {
+    pub task: Uuid,
+    /// Its agency before the transfer (given back on return).
+    pub from_agency: Option<String>,
+}
+
+/// A transfer between agencies (liên thông).
+#[derive(Serialize, ToSchema)]
+pub struct TransferDto {
+    pub id: String,
+    pub dossier_code: String,
+    /// The sending agency (the dossier's holder when it was sent).
+    pub from_agency: String,
+    pub to_agency: String,
+    /// The peer motcua engine serving the receiver, if not this one.
+    pub peer: Option<String>,
+    pub reason: String,
+    /// The documents that went along, each at the version sent.
+    pub documents: Vec<TransferDocumentDto>,
+    /// The open user tasks re-routed to the receiver.
+    pub tasks: Vec<ReroutedTaskDto>,
+    /// For a step transfer, the task handed over; null for the whole dossier.
+    pub step_task: Option<Uuid>,
+    /// The dossier's state when it was sent.
+    pub state_before: DossierStateDto,
+    /// The receiver's share of the SLA, in working days.
+    pub receiver_share_working_days: Option<f64>,
+    pub receiver_due_at: Option<DateTime<Utc>>,
+    /// What remained to the sender, in working days.
+    pub sender_share_working_days: Option<f64>,
+    pub sender_due_at: Option<DateTime<Utc>>,
+    pub state: TransferStateDto,
+    /// The state in Vietnamese (`Đã chuyển`).
+    pub state_label: String,
+    pub sent_at: DateTime<Utc>,
+    pub sent_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub returned_reason: Option<String>,
 }
 
 /// A certified document of an applicant's store.

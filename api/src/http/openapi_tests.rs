@@ -69,6 +69,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/dossiers/{code}/slips/{form}"),
     ("get", "/applicants/{kind}/{id}/documents"),
     ("get", "/agencies/{agency}/register"),
+    ("post", "/dossiers/{code}/transfers"),
+    ("get", "/dossiers/{code}/transfers"),
+    ("post", "/transfers/{id}/accept"),
+    ("post", "/transfers/{id}/return"),
     ("get", "/forms/{id}"),
     ("get", "/tasks/{id}/form"),
 ];

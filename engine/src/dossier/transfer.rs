@@ -418,36 +418,15 @@ impl<S: Store> Engine<S> {
             ))
         })?;
         if let Some(days) = request.sla_share_working_days {
-            if !(days > 0.0) || (days * 2.0).fract() != 0.0 {
+            if !days.is_finite() || days <= 0.0 || (days * 2.0).fract() != 0.0 {
                 return Err(EngineError::Invalid(format!(
                     "the receiver's SLA share must be a positive multiple of 0.5 working days, not {days}"
                 )));
             }
         }
-        let print = options.idempotency_key.as_ref().map(|_| {
-            json!({
-                "op": "transfer_dossier",
-                "code": code,
-                "to": request.to_agency,
-                "reason": reason,
-                "documents": request.documents,
-                "share": request.sla_share_working_days,
-                "task": request.task,
-                "expected_version": request.expected_version,
-            })
-        });
-        if self.replay_answer(&options, &print).await?.is_some() {
-            return self
-                .store
-                .dossier_transfers(code)
-                .await?
-                .into_iter()
-                .rev()
-                .find(|t| t.to_agency == request.to_agency && t.reason == reason)
-                .ok_or_else(|| EngineError::NotFound {
-                    what: "transfer",
-                    id: format!("{code} → {}", request.to_agency),
-                });
+        let print = transfer_print(code, &request, &options);
+        if let Some(first) = self.replayed_transfer(code, &request, &options).await? {
+            return Ok(first);
         }
         let mut attempt = 0;
         loop {
@@ -629,6 +608,34 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// The first answer of a transfer retried with the same idempotency key, if there is one
+    /// (`None` without a key or when the key is new; a conflict when the key was used for
+    /// another request). Changes nothing: callers whose scope changed with the transfer itself
+    /// (the sender no longer holds the dossier) use it to answer a retry.
+    pub async fn replayed_transfer(
+        &self,
+        code: &str,
+        request: &TransferRequest,
+        options: &CommandOptions,
+    ) -> Result<Option<TransferRecord>, EngineError> {
+        let print = transfer_print(code, request, options);
+        if self.replay_answer(options, &print).await?.is_none() {
+            return Ok(None);
+        }
+        let reason = request.reason.trim();
+        self.store
+            .dossier_transfers(code)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|t| t.to_agency == request.to_agency && t.reason == reason)
+            .map(Some)
+            .ok_or_else(|| EngineError::NotFound {
+                what: "transfer",
+                id: format!("{code} → {}", request.to_agency),
+            })
+    }
+
     /// THE HOOK FOR TRANSFERS TO ANOTHER MOTCUA ENGINE (issue #9 part 3). Called by
     /// [`Engine::transfer_dossier`] instead of re-routing the tasks to a local queue when the
     /// receiving agency is served by the peer engine `peer` (`peer = "..."` in the agency
@@ -723,7 +730,7 @@ impl<S: Store> Engine<S> {
             let transfer = self.transfer(id).await?;
             if transfer.state != TransferState::Sent {
                 return Err(EngineError::Conflict(format!(
-                    "liên thông {id} đã {} : không thể {} nữa",
+                    "liên thông {id} {}: không thể {} nữa",
                     transfer.state.label().to_lowercase(),
                     if returned.is_some() {
                         "trả lại"
@@ -814,6 +821,26 @@ impl<S: Store> Engine<S> {
         let t = self.transfer(id).await?;
         Ok(self.dossier_row(&t.dossier_code).await?.instance)
     }
+}
+
+/// The fingerprint of a transfer request for its idempotency key.
+fn transfer_print(
+    code: &str,
+    request: &TransferRequest,
+    options: &CommandOptions,
+) -> Option<serde_json::Value> {
+    options.idempotency_key.as_ref().map(|_| {
+        json!({
+            "op": "transfer_dossier",
+            "code": code,
+            "to": request.to_agency,
+            "reason": request.reason.trim(),
+            "documents": request.documents,
+            "share": request.sla_share_working_days,
+            "task": request.task,
+            "expected_version": request.expected_version,
+        })
+    })
 }
 
 /// Where a returned dossier goes: back to the state it had, if it is still `transferred` and

@@ -389,6 +389,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             webhooks,
         } => {
             let engine = open(g).await?.with_webhook_retry(webhooks.retry());
+            webhooks.subscribe_portal(&engine).await?;
             let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
@@ -411,6 +412,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 audience: jwt_audience,
             };
             let engine = open(g).await?.with_webhook_retry(webhooks.retry());
+            webhooks.subscribe_portal(&engine).await?;
             let worker = (!no_worker).then(|| crate::http::WorkerConfig {
                 id: format!("motcua-serve-{}", std::process::id()),
                 poll_ms,

@@ -30,6 +30,7 @@ pub mod incidents;
 pub mod instances;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod state;
 pub mod stats;
 pub mod tasks;
@@ -76,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(dossiers::router())
         .merge(transfers::router())
+        .merge(portal::router())
         .merge(forms::router())
         .merge(audit::router())
         .merge(directives::router())

@@ -95,6 +95,7 @@ pub fn router() -> Router<AppState> {
         super::transfers::list,
         super::transfers::accept,
         super::transfers::give_back,
+        super::portal::portal_sync,
         super::forms::one,
         super::forms::task_form,
         super::audit::export,
@@ -1067,6 +1068,62 @@ pub struct TransferDto {
     pub decided_at: Option<DateTime<Utc>>,
     pub decided_by: Option<String>,
     pub returned_reason: Option<String>,
+}
+
+/// One progress entry of the portal record (QuaTrinhXuLy).
+#[derive(Serialize, ToSchema)]
+pub struct PortalProgressDto {
+    /// Who (empty for the system).
+    #[serde(rename = "NguoiXuLy")]
+    pub nguoi_xu_ly: String,
+    /// Their title when known (empty otherwise).
+    #[serde(rename = "ChucDanh")]
+    pub chuc_danh: String,
+    /// When, `yyyyMMddHHmmss` in UTC+7.
+    #[serde(rename = "ThoiDiemXuLy")]
+    #[schema(example = "20261125013005")]
+    pub thoi_diem_xu_ly: String,
+    /// What was done (Vietnamese).
+    #[serde(rename = "NoiDungXuLy")]
+    pub noi_dung_xu_ly: String,
+}
+
+/// A dossier as the national public-service portal's sync takes it. Dates are
+/// `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh (UTC+7), empty when absent.
+#[derive(Serialize, ToSchema)]
+pub struct PortalRecordDto {
+    /// The dossier code.
+    #[serde(rename = "MaHoSo")]
+    pub ma_ho_so: String,
+    /// The national procedure code (`motcua:procedureCode`), else the definition key.
+    #[serde(rename = "MaTTHC")]
+    pub ma_tthc: String,
+    /// The procedure's name.
+    #[serde(rename = "TenTTHC")]
+    pub ten_tthc: String,
+    /// The receiving agency's code.
+    #[serde(rename = "MaCoQuan")]
+    pub ma_co_quan: String,
+    /// The applicant's name.
+    #[serde(rename = "ChuHoSo")]
+    pub chu_ho_so: String,
+    /// The applicant's citizen id or tax code.
+    #[serde(rename = "SoGiayToChuHoSo")]
+    pub so_giay_to_chu_ho_so: String,
+    #[serde(rename = "NgayTiepNhan")]
+    pub ngay_tiep_nhan: String,
+    #[serde(rename = "NgayHenTra")]
+    pub ngay_hen_tra: String,
+    /// The status code as text: 2 received, 3 refused at intake, 4 processing (also supplement
+    /// received and transferred), 5 supplement requested, 7 cancelled, 8 refused later, 9 done,
+    /// 10 result returned.
+    #[serde(rename = "TrangThaiHoSo")]
+    #[schema(example = "4")]
+    pub trang_thai_ho_so: String,
+    #[serde(rename = "NgayTra")]
+    pub ngay_tra: String,
+    #[serde(rename = "QuaTrinhXuLy")]
+    pub qua_trinh_xu_ly: Vec<PortalProgressDto>,
 }
 
 /// A certified document of an applicant's store.

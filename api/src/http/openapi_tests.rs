@@ -73,6 +73,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/dossiers/{code}/transfers"),
     ("post", "/transfers/{id}/accept"),
     ("post", "/transfers/{id}/return"),
+    ("get", "/dossiers/{code}/portal-sync"),
     ("get", "/forms/{id}"),
     ("get", "/tasks/{id}/form"),
 ];

@@ -77,8 +77,10 @@ pub struct Global {
     /// Templates (forms, slips) that replace the built-in ones: files of the same name.
     #[arg(long, global = true, env = "MOTCUA_TEMPLATES_DIR")]
     pub templates: Option<std::path::PathBuf>,
-    /// The agency directory (TOML, `[[agency]]` with code, name, parent, address, phone) printed
-    /// on slips; default: the example directory shipped in engine/agencies/hue.toml.
+    /// The agency directory (TOML, `[[agency]]` with code, name, parent, address, phone, tier,
+    /// peer; `[[tier]]` the routing tiers of transfers) printed on slips and checked when a
+    /// transfer names an agency; default: the example directory shipped in
+    /// engine/agencies/hue.toml.
     #[arg(long, global = true, env = "MOTCUA_AGENCIES")]
     pub agencies: Option<std::path::PathBuf>,
     /// The signing configuration (TOML): trust anchors, CRLs, the agencies' server-side keys,
@@ -259,6 +261,9 @@ pub enum Cmd {
     /// Dossiers (hồ sơ): submit, show, documents, lifecycle, slips of Circular 01/2018.
     #[command(subcommand)]
     Dossier(crate::dossier_cli::DossierCmd),
+    /// Transfers between agencies (liên thông): the receiving agency accepts or returns one.
+    #[command(subcommand)]
+    Transfer(crate::dossier_cli::TransferCmd),
     /// Digital signatures: sign a document (detached CMS), verify CMS and PAdES signatures
     /// against a trust store with a report modelled on the EU DSS simple report.
     #[command(subcommand)]
@@ -366,7 +371,7 @@ pub enum CronCmd {
 }
 
 /// The back-off of failing outbound webhook deliveries (run by the job executor).
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct WebhookArgs {
     /// Wait after a webhook receiver's first failure, in milliseconds; it doubles with each
     /// further failure.
@@ -376,9 +381,51 @@ pub struct WebhookArgs {
     /// (it is retried at this interval until it answers; no event is dropped).
     #[arg(long, env = "MOTCUA_WEBHOOK_RETRY_MAX_MS", default_value_t = 300_000)]
     pub webhook_retry_max_ms: u64,
+    /// Post every dossier change to the national public-service portal's sync endpoint at this
+    /// `http://` URL (the dossier mapped to MaHoSo, MaTTHC, TrangThaiHoSo, QuaTrinhXuLy...; at
+    /// least once, in order, with the webhook back-off). Subscribed at start-up, from then on.
+    #[arg(long, env = "MOTCUA_PORTAL_SYNC_URL")]
+    pub portal_sync_url: Option<String>,
+    /// The HMAC-SHA256 key the portal feed's bodies are signed with (a file, at least 16
+    /// characters); default: a random key kept with the subscription.
+    #[arg(
+        long,
+        env = "MOTCUA_PORTAL_SYNC_SECRET_FILE",
+        requires = "portal_sync_url"
+    )]
+    pub portal_sync_secret_file: Option<std::path::PathBuf>,
 }
 
 impl WebhookArgs {
+    /// Subscribes the portal feed when `--portal-sync-url` is given (idempotent: a restart
+    /// keeps the subscription and its cursor).
+    pub async fn subscribe_portal(
+        &self,
+        engine: &motcua_engine::Engine<motcua_engine::AnyStore>,
+    ) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let Some(url) = &self.portal_sync_url else {
+            return Ok(());
+        };
+        let secret = match &self.portal_sync_secret_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .trim()
+                .to_owned(),
+            None => format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
+        };
+        let row = engine
+            .subscribe_portal_sync(url, secret)
+            .await
+            .with_context(|| format!("--portal-sync-url {url}"))?;
+        tracing::info!(url = %row.url, subscription = %row.id, "portal feed subscribed");
+        Ok(())
+    }
+
     /// The engine's setting.
     pub fn retry(&self) -> motcua_engine::WebhookRetry {
         motcua_engine::WebhookRetry {

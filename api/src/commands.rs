@@ -396,6 +396,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             webhooks,
         } => {
             let engine = open(g).await?.with_webhook_retry(webhooks.retry());
+            webhooks.subscribe_portal(&engine).await?;
             let id = id.unwrap_or_else(|| format!("motcua-{}", std::process::id()));
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
@@ -418,6 +419,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 audience: jwt_audience,
             };
             let engine = open(g).await?.with_webhook_retry(webhooks.retry());
+            webhooks.subscribe_portal(&engine).await?;
             let worker = (!no_worker).then(|| crate::http::WorkerConfig {
                 id: format!("motcua-serve-{}", std::process::id()),
                 poll_ms,
@@ -468,6 +470,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::audit_cli::checkpoint(&engine, engine.engine_key(), g.json).await
         }
         Cmd::Dossier(cmd) => crate::dossier_cli::run(g, cmd).await,
+        Cmd::Transfer(cmd) => crate::dossier_cli::run_transfer(g, cmd).await,
     }
 }
 

@@ -2,7 +2,9 @@
 //! dossier with its documents, show it, list and read its documents (checked against their
 //! hashes), supplement, certify into the applicant's store, move it through its lifecycle,
 //! set a new return date, sign documents (a signature file, or server-side with the agency's
-//! key) and list their signatures, and print the slips of Circular 01/2018 as HTML.
+//! key) and list their signatures, transfer it to another agency and list its transfers
+//! (`motcua transfer accept|return|show` for the receiver), and print the slips of Circular
+//! 01/2018 as HTML.
 //!
 //! The work is in `motcua_engine` (dossiers, slips) and `motcua_forms` (rendering); this
 //! module parses arguments and prints answers (Vietnamese, or JSON with `--json`).
@@ -132,6 +134,35 @@ pub enum DossierCmd {
         /// Refuse unless the dossier is still at this version.
         #[arg(long)]
         expected_version: Option<i64>,
+    },
+    /// Transfer the dossier (or, with --task, one step of it) to another agency (liên thông).
+    Transfer {
+        /// Dossier code.
+        code: String,
+        /// The receiving agency's code (it must be in the agency directory, --agencies).
+        #[arg(long = "to")]
+        to: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        /// A slot whose latest version goes along (repeat); none: every document.
+        #[arg(long = "document")]
+        documents: Vec<String>,
+        /// The receiver's share of the SLA in working days (a multiple of 0.5); default: all
+        /// the time left.
+        #[arg(long = "sla-days")]
+        sla_days: Option<f64>,
+        /// One step: the open user task handed over (its id).
+        #[arg(long)]
+        task: Option<String>,
+        /// Refuse unless the dossier is still at this version.
+        #[arg(long)]
+        expected_version: Option<i64>,
+    },
+    /// List a dossier's transfers.
+    Transfers {
+        /// Dossier code.
+        code: String,
     },
     /// Set a new promised return date (form 04 apologises for it).
     Reschedule {
@@ -531,6 +562,43 @@ pub async fn run(g: &Global, cmd: DossierCmd) -> Result<()> {
                 .await?;
             print_view(&view, g.json)
         }
+        DossierCmd::Transfer {
+            code,
+            to,
+            reason,
+            documents,
+            sla_days,
+            task,
+            expected_version,
+        } => {
+            let task = match task {
+                Some(t) => Some(motcua_engine::TaskId::from_uuid(
+                    uuid::Uuid::parse_str(&t).with_context(|| format!("'{t}' is not a task id"))?,
+                )),
+                None => None,
+            };
+            let t = engine
+                .transfer_dossier(
+                    &code,
+                    motcua_engine::TransferRequest {
+                        to_agency: to,
+                        reason,
+                        documents,
+                        sla_share_working_days: sla_days,
+                        task,
+                        expected_version,
+                    },
+                    options(g),
+                )
+                .await?;
+            print_transfers(&[t], g.json);
+            Ok(())
+        }
+        DossierCmd::Transfers { code } => {
+            let all = engine.dossier_transfers(&code).await?;
+            print_transfers(&all, g.json);
+            Ok(())
+        }
         DossierCmd::Reschedule { code, due, reason } => {
             let view = engine
                 .reschedule_dossier(&code, parse_local(&due)?, reason, options(g))
@@ -635,4 +703,82 @@ pub async fn run(g: &Global, cmd: DossierCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `motcua transfer`: the receiving agency accepts or returns a transfer.
+#[derive(Debug, Subcommand)]
+pub enum TransferCmd {
+    /// Accept a transfer (the dossier or step is now this agency's to work).
+    Accept {
+        /// The transfer id.
+        id: String,
+    },
+    /// Return a transfer to its sender, with the reason.
+    Return {
+        /// The transfer id.
+        id: String,
+        /// Why it goes back.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show one transfer.
+    Show {
+        /// The transfer id.
+        id: String,
+    },
+}
+
+/// Runs `motcua transfer ...`.
+pub async fn run_transfer(g: &Global, cmd: TransferCmd) -> Result<()> {
+    let engine = open(g).await?;
+    let t = match cmd {
+        TransferCmd::Accept { id } => engine.accept_transfer(&id, options(g)).await?,
+        TransferCmd::Return { id, reason } => {
+            engine.return_transfer(&id, reason, options(g)).await?
+        }
+        TransferCmd::Show { id } => engine.transfer(&id).await?,
+    };
+    print_transfers(&[t], g.json);
+    Ok(())
+}
+
+/// Transfers as a table (Vietnamese labels, UTC+7 times) or, with `--json`, as HTTP answers
+/// them (one object for one transfer).
+fn print_transfers(all: &[motcua_engine::TransferRecord], json: bool) {
+    if json {
+        let items: Vec<_> = all
+            .iter()
+            .map(crate::http::transfers::transfer_json)
+            .collect();
+        match items.as_slice() {
+            [one] => print_json(one),
+            _ => print_json(&serde_json::Value::Array(items)),
+        }
+        return;
+    }
+    let mut t = table(&[
+        "Mã liên thông",
+        "Từ",
+        "Đến",
+        "Trạng thái",
+        "Gửi lúc",
+        "Hạn bên nhận",
+        "Lý do",
+    ]);
+    for r in all {
+        let reason = match &r.returned_reason {
+            Some(back) => format!("{} — trả lại: {back}", r.reason),
+            None => r.reason.clone(),
+        };
+        t.add_row(vec![
+            r.id.clone(),
+            r.from_agency.clone(),
+            r.to_agency.clone(),
+            r.state.label().to_owned(),
+            local(r.sent_at),
+            r.receiver_due_at.map(local).unwrap_or_default(),
+            reason,
+        ]);
+    }
+    say!("{t}");
 }

@@ -8,6 +8,11 @@
 //! - `X-Motcua-Event-Id: <feed number>` (receivers dedupe on it: delivery is at least once),
 //!   `X-Motcua-Webhook-Id: <subscription id>`.
 //!
+//! The national portal feed (`motcua serve --portal-sync-url`, see `motcua_engine::portal`) is
+//! a subscription like the others, recognised by its id (derived from its URL): its bodies are
+//! the dossier's portal record (`MaHoSo`, `TrangThaiHoSo`, `QuaTrinhXuLy`, ...) as of delivery,
+//! one post per dossier event, with the same headers, order, retries and back-off.
+//!
 //! A 2xx moves the cursor; anything else (another status, a refused connection, a timeout of
 //! [`REQUEST_TIMEOUT`]) stops that subscription for this pass and schedules its next attempt
 //! after the engine's back-off. One subscription's failures never hold back another's.
@@ -96,8 +101,27 @@ async fn deliver_one(
             engine.webhook_release(&sub, worker).await?;
             return Ok(delivered);
         }
+        let portal = sub.id == motcua_engine::portal::portal_subscription_id(&sub.url);
         for event in &events {
-            let body = serde_json::to_vec(&feed_event_json(event))?;
+            let body = if portal {
+                // The portal feed: the dossier's mapping instead of the raw event; an event of
+                // an instance without a dossier is acknowledged without a post.
+                match engine.portal_sync_by_instance(event.instance).await {
+                    Ok(record) => serde_json::to_vec(&record)?,
+                    Err(motcua_engine::EngineError::NotFound { .. }) => {
+                        if !engine
+                            .webhook_delivered(&mut sub, worker, event.seq)
+                            .await?
+                        {
+                            return Ok(delivered);
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            } else {
+                serde_json::to_vec(&feed_event_json(event))?
+            };
             match post(&sub, event.seq, body).await {
                 Ok(()) => {
                     if !engine

@@ -262,6 +262,7 @@ pub struct Process {
     agency: Option<String>,
     documents: Vec<RequiredDocument>,
     start_form: Option<String>,
+    procedure_code: Option<String>,
     by_id: HashMap<String, NodeIdx>,
     flow_by_id: HashMap<String, FlowIdx>,
     boundaries: HashMap<NodeIdx, Vec<NodeIdx>>,
@@ -312,6 +313,7 @@ impl Process {
             agency,
             documents: Vec::new(),
             start_form: None,
+            procedure_code: None,
             by_id,
             flow_by_id,
             boundaries,
@@ -380,6 +382,17 @@ impl Process {
     /// The same process with the documents its dossiers carry.
     pub fn with_documents(mut self, documents: Vec<RequiredDocument>) -> Self {
         self.documents = documents;
+        self
+    }
+    /// The procedure's code in the national procedure database (mã thủ tục hành chính, e.g.
+    /// `1.001193`; motcua `procedureCode` on the process), if given. Portal feeds fall back to
+    /// the definition key without one.
+    pub fn procedure_code(&self) -> Option<&str> {
+        self.procedure_code.as_deref()
+    }
+    /// The same process with its national procedure code.
+    pub fn with_procedure_code(mut self, code: Option<String>) -> Self {
+        self.procedure_code = code;
         self
     }
     /// The same process with its start event's form.

@@ -194,6 +194,13 @@ pub enum Effect {
         /// The new assignee.
         assignee: Option<String>,
     },
+    /// Move an open task to another agency's queue (a transfer, or its return).
+    TaskRerouted {
+        /// The task.
+        task: TaskId,
+        /// The agency whose queue it goes to.
+        agency: Option<String>,
+    },
     /// Take a task out of the queue.
     TaskClosed {
         /// The task.

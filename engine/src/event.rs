@@ -272,6 +272,49 @@ pub enum Event {
         /// The signature.
         signature: SignedDocument,
     },
+    /// The dossier (or one step of it) was transferred to another agency (liên thông).
+    DossierTransferred {
+        /// The transfer's id.
+        transfer: String,
+        /// The sending agency.
+        from_agency: String,
+        /// The receiving agency.
+        to_agency: String,
+        /// The peer engine serving the receiver, if it is not this engine.
+        peer: Option<String>,
+        /// Why.
+        reason: String,
+        /// For a step transfer: the task handed over.
+        step_task: Option<TaskId>,
+        /// The open user tasks re-routed to the receiver.
+        tasks: Vec<TaskId>,
+        /// The documents that go along.
+        documents: Vec<TransferredDocument>,
+        /// The receiver's share of the SLA, in working days.
+        receiver_share_working_days: Option<f64>,
+        /// The receiver's due date.
+        receiver_due_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// What remains to the sender, in working days.
+        sender_share_working_days: Option<f64>,
+        /// The dossier's new state, when it changed (`transferred`).
+        state: Option<String>,
+    },
+    /// The receiving agency accepted a transfer.
+    TransferAccepted {
+        /// The transfer.
+        transfer: String,
+    },
+    /// The receiving agency returned a transfer to its sender.
+    TransferReturned {
+        /// The transfer.
+        transfer: String,
+        /// Why.
+        reason: String,
+        /// The tasks given back to their agencies.
+        tasks: Vec<TaskId>,
+        /// The dossier's state after, when it changed.
+        state: Option<String>,
+    },
     /// This instance is an assignment of a directive (written by the instance's start
     /// commit; the first assignment's commit also creates the directive).
     DirectiveAssigned {
@@ -372,6 +415,17 @@ pub struct AttachedDocument {
     pub reused_from: Option<String>,
 }
 
+/// A document version sent with a transfer, as the journal records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferredDocument {
+    /// Slot.
+    pub slot: String,
+    /// Version.
+    pub version: i32,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+}
+
 /// A certification as the journal records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertifiedDocument {
@@ -462,6 +516,9 @@ impl Event {
             | Event::DocumentAttached { .. }
             | Event::DocumentCertified { .. }
             | Event::DocumentSigned { .. }
+            | Event::DossierTransferred { .. }
+            | Event::TransferAccepted { .. }
+            | Event::TransferReturned { .. }
             | Event::ExchangeReceived { .. } => Some(true),
             // Queued with the change that sends it (a state change).
             Event::ExchangeSent { .. } => Some(false),
@@ -523,6 +580,9 @@ impl Event {
             Event::DocumentAttached { .. } => "document_attached",
             Event::DocumentCertified { .. } => "document_certified",
             Event::DocumentSigned { .. } => "document_signed",
+            Event::DossierTransferred { .. } => "dossier_transferred",
+            Event::TransferAccepted { .. } => "transfer_accepted",
+            Event::TransferReturned { .. } => "transfer_returned",
             Event::DirectiveAssigned { .. } => "directive_assigned",
             Event::DirectiveProgressReported { .. } => "directive_progress_reported",
             Event::DirectiveExtensionRequested { .. } => "directive_extension_requested",

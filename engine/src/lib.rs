@@ -25,6 +25,7 @@ pub mod feed;
 mod forms;
 pub mod ids;
 pub mod merkle;
+pub mod portal;
 pub mod replay;
 pub mod signatures;
 pub mod slips;
@@ -41,11 +42,16 @@ pub use dossier::{
     DocumentInput, DocumentRecord, DossierRecord, DossierState, DossierView, FolderBlobStore,
     SignatureRecord, SubmitDossier,
 };
+pub use dossier::{
+    DossierScope, PayloadDocument, ReroutedTask, TransferDocument, TransferPayload, TransferRecord,
+    TransferRequest, TransferState,
+};
 pub use engine::{CommandOptions, DeployFile, Engine, FetchedJob, Outcome, StartInstance};
 pub use error::EngineError;
 pub use event::Event;
 pub use feed::{CounterSnapshot, Stats};
 pub use ids::{DefinitionRef, InstanceId, JobId, TaskId};
+pub use portal::{PortalProgress, PortalRecord};
 pub use signatures::{certificate_fingerprint, SignatureSetup, SignerMapping};
 pub use state::{InstanceState, InstanceStatus};
 pub use store::any::AnyStore;

@@ -77,6 +77,14 @@ pub struct NewWebhook {
     pub idempotency_key: Option<String>,
 }
 
+/// The id of the subscription made with an idempotency key (a UUID v8 of its SHA-256).
+pub fn subscription_id_for_key(key: &str) -> String {
+    let digest = Sha256::digest(format!("webhook/{key}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::new_v8(bytes).to_string()
+}
+
 fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
@@ -131,12 +139,7 @@ impl<S: Store> Engine<S> {
         let mut row = WebhookRow {
             id: match &new.idempotency_key {
                 // The id is derived from the key, so a retry finds the first subscription.
-                Some(key) => {
-                    let digest = Sha256::digest(format!("webhook/{key}").as_bytes());
-                    let mut bytes = [0u8; 16];
-                    bytes.copy_from_slice(&digest[..16]);
-                    Uuid::new_v8(bytes).to_string()
-                }
+                Some(key) => subscription_id_for_key(key),
                 None => Uuid::now_v7().to_string(),
             },
             url: url.to_owned(),

@@ -368,14 +368,6 @@ pub fn applicant_document_json(d: &ApplicantDocument) -> Value {
 
 // --- Scope --------------------------------------------------------------------------------------
 
-fn unknown_dossier(code: &str) -> ApiError {
-    EngineError::NotFound {
-        what: "dossier",
-        id: code.to_owned(),
-    }
-    .into()
-}
-
 /// The dossier, if the caller may read it; otherwise the same 404 as an unknown code.
 pub(super) async fn visible_dossier(
     state: &AppState,
@@ -385,7 +377,8 @@ pub(super) async fn visible_dossier(
     caller.require(Action::ReadInstance)?;
     let view = state.engine.dossier(code).await?;
     if !caller.sees_agency(Some(&view.dossier.agency)) {
-        return Err(unknown_dossier(code));
+        // The agencies of its transfers read it too.
+        super::transfers::reads_dossier(state, caller, code).await?;
     }
     Ok(view)
 }
@@ -398,12 +391,12 @@ pub(super) async fn changeable_dossier(
 ) -> ApiResult<DossierView> {
     caller.require(Action::WorkTasks)?;
     let view = state.engine.dossier(code).await?;
-    if !caller.sees_agency(Some(&view.dossier.agency)) {
-        return Err(unknown_dossier(code));
-    }
-    if !caller.acts_in_agency(Some(&view.dossier.agency)) {
+    // Read by its agency and its transfers' agencies; changed by the agency holding it (the
+    // receiver of a whole-dossier transfer not returned, else its own).
+    let scope = super::transfers::reads_dossier(state, caller, code).await?;
+    if !caller.sees_agency(Some(&scope.holder)) || !caller.acts_in_agency(Some(&scope.holder)) {
         return Err(ApiError::Forbidden(
-            "this dossier belongs to another agency: only its own servants and leaders change it"
+            "this dossier is held by another agency: only its servants and leaders change it"
                 .into(),
         ));
     }

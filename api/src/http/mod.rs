@@ -31,9 +31,11 @@ pub mod incidents;
 pub mod instances;
 pub mod metrics;
 pub mod openapi;
+pub mod portal;
 pub mod state;
 pub mod stats;
 pub mod tasks;
+pub mod transfers;
 pub mod webhooks;
 
 #[cfg(test)]
@@ -75,6 +77,8 @@ pub fn app(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(webhooks::router())
         .merge(dossiers::router())
+        .merge(transfers::router())
+        .merge(portal::router())
         .merge(forms::router())
         .merge(audit::router())
         .merge(directives::router())

@@ -91,6 +91,11 @@ pub fn router() -> Router<AppState> {
         super::dossiers::applicant_documents,
         super::dossiers::slip,
         super::dossiers::register,
+        super::transfers::transfer,
+        super::transfers::list,
+        super::transfers::accept,
+        super::transfers::give_back,
+        super::portal::portal_sync,
         super::forms::one,
         super::forms::task_form,
         super::audit::export,
@@ -1006,6 +1011,126 @@ pub struct SignatureDto {
     pub server_side: bool,
     pub added_at: DateTime<Utc>,
     pub added_by: Option<String>,
+}
+
+/// Where a transfer is.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStateDto {
+    Sent,
+    Accepted,
+    Returned,
+}
+
+/// A document version sent with a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct TransferDocumentDto {
+    pub slot: String,
+    pub version: i32,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: i64,
+}
+
+/// A user task re-routed by a transfer.
+#[derive(Serialize, ToSchema)]
+pub struct ReroutedTaskDto {
+    pub task: Uuid,
+    /// Its agency before the transfer (given back on return).
+    pub from_agency: Option<String>,
+}
+
+/// A transfer between agencies (liên thông).
+#[derive(Serialize, ToSchema)]
+pub struct TransferDto {
+    pub id: String,
+    pub dossier_code: String,
+    /// The sending agency (the dossier's holder when it was sent).
+    pub from_agency: String,
+    pub to_agency: String,
+    /// The peer motcua engine serving the receiver, if not this one.
+    pub peer: Option<String>,
+    pub reason: String,
+    /// The documents that went along, each at the version sent.
+    pub documents: Vec<TransferDocumentDto>,
+    /// The open user tasks re-routed to the receiver.
+    pub tasks: Vec<ReroutedTaskDto>,
+    /// For a step transfer, the task handed over; null for the whole dossier.
+    pub step_task: Option<Uuid>,
+    /// The dossier's state when it was sent.
+    pub state_before: DossierStateDto,
+    /// The receiver's share of the SLA, in working days.
+    pub receiver_share_working_days: Option<f64>,
+    pub receiver_due_at: Option<DateTime<Utc>>,
+    /// What remained to the sender, in working days.
+    pub sender_share_working_days: Option<f64>,
+    pub sender_due_at: Option<DateTime<Utc>>,
+    pub state: TransferStateDto,
+    /// The state in Vietnamese (`Đã chuyển`).
+    pub state_label: String,
+    pub sent_at: DateTime<Utc>,
+    pub sent_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decided_by: Option<String>,
+    pub returned_reason: Option<String>,
+}
+
+/// One progress entry of the portal record (QuaTrinhXuLy).
+#[derive(Serialize, ToSchema)]
+pub struct PortalProgressDto {
+    /// Who (empty for the system).
+    #[serde(rename = "NguoiXuLy")]
+    pub nguoi_xu_ly: String,
+    /// Their title when known (empty otherwise).
+    #[serde(rename = "ChucDanh")]
+    pub chuc_danh: String,
+    /// When, `yyyyMMddHHmmss` in UTC+7.
+    #[serde(rename = "ThoiDiemXuLy")]
+    #[schema(example = "20261125013005")]
+    pub thoi_diem_xu_ly: String,
+    /// What was done (Vietnamese).
+    #[serde(rename = "NoiDungXuLy")]
+    pub noi_dung_xu_ly: String,
+}
+
+/// A dossier as the national public-service portal's sync takes it. Dates are
+/// `yyyyMMddHHmmss` in Asia/Ho_Chi_Minh (UTC+7), empty when absent.
+#[derive(Serialize, ToSchema)]
+pub struct PortalRecordDto {
+    /// The dossier code.
+    #[serde(rename = "MaHoSo")]
+    pub ma_ho_so: String,
+    /// The national procedure code (`motcua:procedureCode`), else the definition key.
+    #[serde(rename = "MaTTHC")]
+    pub ma_tthc: String,
+    /// The procedure's name.
+    #[serde(rename = "TenTTHC")]
+    pub ten_tthc: String,
+    /// The receiving agency's code.
+    #[serde(rename = "MaCoQuan")]
+    pub ma_co_quan: String,
+    /// The applicant's name.
+    #[serde(rename = "ChuHoSo")]
+    pub chu_ho_so: String,
+    /// The applicant's citizen id or tax code.
+    #[serde(rename = "SoGiayToChuHoSo")]
+    pub so_giay_to_chu_ho_so: String,
+    #[serde(rename = "NgayTiepNhan")]
+    pub ngay_tiep_nhan: String,
+    #[serde(rename = "NgayHenTra")]
+    pub ngay_hen_tra: String,
+    /// The status code as text: 2 received, 3 refused at intake, 4 processing (also supplement
+    /// received and transferred), 5 supplement requested, 7 cancelled, 8 refused later, 9 done,
+    /// 10 result returned.
+    #[serde(rename = "TrangThaiHoSo")]
+    #[schema(example = "4")]
+    pub trang_thai_ho_so: String,
+    #[serde(rename = "NgayTra")]
+    pub ngay_tra: String,
+    #[serde(rename = "QuaTrinhXuLy")]
+    pub qua_trinh_xu_ly: Vec<PortalProgressDto>,
 }
 
 /// A certified document of an applicant's store.

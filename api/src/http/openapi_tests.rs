@@ -87,6 +87,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/dossiers/{code}/slips/{form}"),
     ("get", "/applicants/{kind}/{id}/documents"),
     ("get", "/agencies/{agency}/register"),
+    ("post", "/dossiers/{code}/transfers"),
+    ("get", "/dossiers/{code}/transfers"),
+    ("post", "/transfers/{id}/accept"),
+    ("post", "/transfers/{id}/return"),
+    ("get", "/dossiers/{code}/portal-sync"),
     ("get", "/forms/{id}"),
     ("get", "/tasks/{id}/form"),
 ];

@@ -188,6 +188,8 @@ pub(crate) struct ProcessB {
     pub position: Position,
     pub executable: bool,
     pub agency: Option<String>,
+    /// The national procedure code (motcua `procedureCode`), if given.
+    pub procedure_code: Option<String>,
     pub sla: Option<f64>,
     /// Documents its dossiers carry (`<motcua:document>` in its extensionElements).
     pub documents: Vec<RequiredDocument>,
@@ -534,7 +536,8 @@ impl ProcessB {
                 self.agency.clone(),
             )
             .with_documents(self.documents.clone())
-            .with_start_form(start_form),
+            .with_start_form(start_form)
+            .with_procedure_code(self.procedure_code.clone()),
         )
     }
 }

@@ -702,6 +702,7 @@ impl<'a> Parser<'a> {
             executable: e.attr(Ns::None, "isExecutable") == Some("true"),
             name: name_of(e),
             agency: text_attr(e, Ns::Motcua, "agency"),
+            procedure_code: text_attr(e, Ns::Motcua, "procedureCode"),
             ..ProcessB::default()
         };
         self.processes.push(std::mem::take(&mut p));

@@ -595,7 +595,7 @@ fn lanes() {
 fn process_attributes() {
     let xml = doc(START_END).replace(
         r#"<bpmn:process id="p" isExecutable="true">"#,
-        r#"<bpmn:process id="p" name="Cấp phép" isExecutable="true" motcua:agency="so-xd" motcua:slaWorkingDays="15">"#,
+        r#"<bpmn:process id="p" name="Cấp phép" isExecutable="true" motcua:agency="so-xd" motcua:slaWorkingDays="15" motcua:procedureCode=" 1.001193 ">"#,
     );
     let processes = crate::load("t.bpmn", xml.as_bytes()).expect("loads");
     let p = &processes[0];
@@ -603,6 +603,7 @@ fn process_attributes() {
         (p.key().as_str(), p.name(), p.agency(), p.sla_working_days()),
         ("p", Some("Cấp phép"), Some("so-xd"), Some(15.0))
     );
+    assert_eq!(p.procedure_code(), Some("1.001193"));
     let bad = doc(START_END).replace(
         r#"isExecutable="true">"#,
         r#"isExecutable="true" motcua:slaWorkingDays="1,5">"#,

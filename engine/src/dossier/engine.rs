@@ -131,7 +131,7 @@ fn check_slot(slot: &str) -> Result<(), EngineError> {
 }
 
 /// The latest version of each slot.
-fn latest_versions(all: Vec<DocumentRecord>) -> Vec<DocumentRecord> {
+pub(crate) fn latest_versions(all: Vec<DocumentRecord>) -> Vec<DocumentRecord> {
     let mut out: Vec<DocumentRecord> = Vec::new();
     for d in all {
         match out.iter_mut().find(|o| o.slot == d.slot) {

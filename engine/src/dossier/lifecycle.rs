@@ -34,6 +34,7 @@ pub const ALLOWED: &[(DossierState, DossierState)] = &[
     (Received, Processing),
     (Received, SupplementRequested),
     (Received, Refused),
+    (Received, Transferred),
     (Received, Cancelled),
     (Processing, SupplementRequested),
     (Processing, Transferred),
@@ -45,6 +46,10 @@ pub const ALLOWED: &[(DossierState, DossierState)] = &[
     (SupplementReceived, Processing),
     (SupplementReceived, SupplementRequested),
     (SupplementReceived, Refused),
+    (SupplementReceived, Transferred),
+    (Transferred, Received),
+    (Transferred, SupplementReceived),
+    (Transferred, SupplementRequested),
     (Transferred, Processing),
     (Transferred, Done),
     (Transferred, Refused),
@@ -144,5 +149,16 @@ mod tests {
         assert_eq!(finals, vec![ResultReturned, Refused, Cancelled]);
         assert!(Received.can_go_to(Processing));
         assert!(!Received.can_go_to(Done));
+        // Transfers (liên thông): the counter forwards at once, or after processing or a
+        // supplement; a returned dossier goes back to where it was; the receiver may ask for a
+        // supplement, process, finish or refuse.
+        for from in [Received, Processing, SupplementReceived] {
+            assert!(from.can_go_to(Transferred), "{from}");
+            assert!(Transferred.can_go_to(from), "{from}");
+        }
+        for to in [SupplementRequested, Done, Refused] {
+            assert!(Transferred.can_go_to(to), "{to}");
+        }
+        assert!(!SupplementRequested.can_go_to(Transferred));
     }
 }

@@ -23,6 +23,7 @@ pub mod blobs;
 pub mod code;
 pub mod engine;
 pub mod lifecycle;
+pub mod transfer;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,10 @@ use crate::ids::InstanceId;
 
 pub use blobs::{BlobError, BlobStore, FolderBlobStore};
 pub use lifecycle::DossierState;
+pub use transfer::{
+    DossierScope, PayloadDocument, ReroutedTask, TransferDocument, TransferPayload, TransferRecord,
+    TransferRequest, TransferState,
+};
 
 /// How an applicant is identified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -340,6 +345,19 @@ pub enum DossierEffect {
     ApplicantDocumentAdded(NewApplicantDocument),
     /// A verified signature over a document version (its row in `dossier_signatures`).
     SignatureAdded(NewSignature),
+    /// A transfer to another agency (its row in `dossier_transfers`).
+    TransferSent(TransferRecord),
+    /// A transfer accepted or returned: refused (a version conflict) unless it is still sent.
+    TransferDecided {
+        /// The transfer.
+        id: String,
+        /// Accepted or returned.
+        state: TransferState,
+        /// Who decided.
+        decided_by: Option<String>,
+        /// Why it was returned.
+        returned_reason: Option<String>,
+    },
 }
 
 /// A new signature row, addressed by the dossier's instance (its `dossier_code` is ignored:

@@ -162,35 +162,13 @@ impl<S: Store> Engine<S> {
                     row.state.label()
                 )));
             }
-            let mut documents = Vec::new();
-            for d in self.dossier(code).await?.documents {
-                let bytes = self.get_blob(&d.sha256).await?;
-                documents.push(TransferDocument {
-                    slot: d.slot,
-                    name: d.name,
-                    media_type: d.media_type,
-                    sha256: d.sha256,
-                    content_base64: b64(&bytes),
-                });
-            }
-            let payload = TransferPayload {
-                origin_code: row.code.clone(),
-                procedure: row.procedure_key.clone(),
-                reason: reason.trim().to_owned(),
-                applicant: row.applicant.clone(),
-                data: row.data.clone(),
-                documents,
-            };
-            let payload = serde_json::to_value(&payload)
-                .map_err(|e| EngineError::Fatal(format!("a transfer payload: {e}")))?;
+            let latest = self.dossier(code).await?.documents;
+            let slots: Vec<(String, String, String, String)> = latest
+                .into_iter()
+                .map(|d| (d.slot, d.name, d.media_type, d.sha256))
+                .collect();
             let message = self
-                .seal(
-                    MessageKind::DossierTransfer,
-                    &row.agency,
-                    to_agency,
-                    code,
-                    payload,
-                )
+                .transfer_message(&row, &row.agency, to_agency, reason.trim(), slots)
                 .await?;
             let sent = message.clone();
             let (sent_event, mut effects) = Self::queue(message, None);
@@ -224,6 +202,65 @@ impl<S: Store> Engine<S> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// A signed `dossier.transfer` message of dossier `row` from agency `from` to the peer
+    /// agency `to`, carrying these documents (slot, name, media type, SHA-256) with their bytes.
+    pub(crate) async fn transfer_message(
+        &self,
+        row: &DossierRecord,
+        from: &str,
+        to: &str,
+        reason: &str,
+        slots: Vec<(String, String, String, String)>,
+    ) -> Result<OutboxRow, EngineError> {
+        let mut documents = Vec::with_capacity(slots.len());
+        for (slot, name, media_type, sha256) in slots {
+            let bytes = self.get_blob(&sha256).await?;
+            documents.push(TransferDocument {
+                slot,
+                name,
+                media_type,
+                sha256,
+                content_base64: b64(&bytes),
+            });
+        }
+        let payload = TransferPayload {
+            origin_code: row.code.clone(),
+            procedure: row.procedure_key.clone(),
+            reason: reason.to_owned(),
+            applicant: row.applicant.clone(),
+            data: row.data.clone(),
+            documents,
+        };
+        let payload = serde_json::to_value(&payload)
+            .map_err(|e| EngineError::Fatal(format!("a transfer payload: {e}")))?;
+        self.seal(MessageKind::DossierTransfer, from, to, &row.code, payload)
+            .await
+    }
+
+    /// Queues a transfer to an agency served by a peer engine in the transfer's own commit:
+    /// the signed message (the documents the transfer names) and its link. The peer must be
+    /// configured with `--peers` (its URL and certificate).
+    pub(crate) async fn queue_transfer_to_peer(
+        &self,
+        row: &DossierRecord,
+        from: &str,
+        to: &str,
+        reason: &str,
+        slots: Vec<(String, String, String, String)>,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), EngineError> {
+        if !self.is_peer_agency(to) {
+            return Err(EngineError::Rejected(format!(
+                "cơ quan {to} thuộc hệ thống motcua khác nhưng máy chủ này chưa cấu hình hệ \
+                 thống đó (--peers: địa chỉ và chứng thư ký số)"
+            )));
+        }
+        let message = self.transfer_message(row, from, to, reason, slots).await?;
+        let (_, queued) = Self::queue(message, None);
+        effects.extend(queued);
+        Ok(())
     }
 
     /// The last message sent for dossier `code` to `peer`.

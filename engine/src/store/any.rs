@@ -185,6 +185,20 @@ impl Store for AnyStore {
         delegate!(self, s => s.dossier_signatures(code))
     }
 
+    async fn dossier_transfers(
+        &self,
+        code: &str,
+    ) -> Result<Vec<crate::dossier::TransferRecord>, StoreError> {
+        delegate!(self, s => s.dossier_transfers(code))
+    }
+
+    async fn transfer(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::dossier::TransferRecord>, StoreError> {
+        delegate!(self, s => s.transfer(id))
+    }
+
     async fn applicant_documents(
         &self,
         kind: ApplicantKind,

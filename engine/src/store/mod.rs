@@ -673,6 +673,18 @@ pub trait Store: Send + Sync + 'static {
         code: &str,
     ) -> impl Future<Output = Result<Vec<SignatureRecord>, StoreError>> + Send;
 
+    /// Every transfer of a dossier, oldest first.
+    fn dossier_transfers(
+        &self,
+        code: &str,
+    ) -> impl Future<Output = Result<Vec<crate::dossier::TransferRecord>, StoreError>> + Send;
+
+    /// A transfer by id.
+    fn transfer(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::dossier::TransferRecord>, StoreError>> + Send;
+
     /// Directive assignments (joined with their directive) matching the filter, oldest first.
     fn directive_assignments(
         &self,

@@ -369,6 +369,14 @@ async fn write_effect(
                 .await
                 .map_err(commit_error)?;
         }
+        Effect::TaskRerouted { task, agency } => {
+            sqlx::query("UPDATE tasks SET agency = $1 WHERE id = $2")
+                .bind(agency)
+                .bind(task.to_string())
+                .execute(&mut *conn)
+                .await
+                .map_err(commit_error)?;
+        }
         Effect::TaskClosed { task, how } => {
             sqlx::query("UPDATE tasks SET state = $1, closed_at = $2 WHERE id = $3")
                 .bind(how.as_str())
@@ -668,6 +676,66 @@ async fn write_dossier_effect(
             .execute(&mut *conn)
             .await
             .map_err(commit_error)?;
+        }
+        DossierEffect::TransferSent(t) => {
+            let documents = serde_json::to_string(&t.documents)
+                .map_err(|e| corrupt("transfer documents", e))?;
+            let tasks =
+                serde_json::to_string(&t.tasks).map_err(|e| corrupt("transfer tasks", e))?;
+            sqlx::query(&format!(
+                "INSERT INTO dossier_transfers ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                crate::dossier::transfer::TRANSFER_COLUMNS
+            ))
+            .bind(&t.id)
+            .bind(&t.dossier_code)
+            .bind(&t.from_agency)
+            .bind(&t.to_agency)
+            .bind(&t.peer)
+            .bind(&t.reason)
+            .bind(documents)
+            .bind(tasks)
+            .bind(t.step_task.map(|s| s.to_string()))
+            .bind(t.state_before.as_str())
+            .bind(crate::dossier::transfer::halves(
+                t.receiver_share_working_days,
+            ))
+            .bind(t.receiver_due_at)
+            .bind(crate::dossier::transfer::halves(
+                t.sender_share_working_days,
+            ))
+            .bind(t.sender_due_at)
+            .bind(t.state.as_str())
+            .bind(t.sent_at)
+            .bind(&t.sent_by)
+            .bind(t.decided_at)
+            .bind(&t.decided_by)
+            .bind(&t.returned_reason)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        DossierEffect::TransferDecided {
+            id,
+            state,
+            decided_by,
+            returned_reason,
+        } => {
+            let updated = sqlx::query(
+                "UPDATE dossier_transfers SET state = $1, decided_at = $2, decided_by = $3, \
+                 returned_reason = $4 WHERE id = $5 AND state = 'sent'",
+            )
+            .bind(state.as_str())
+            .bind(at)
+            .bind(decided_by)
+            .bind(returned_reason)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::VersionConflict);
+            }
         }
         DossierEffect::ApplicantDocumentAdded(n) => {
             let a = &n.document;
@@ -1425,6 +1493,49 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
             .collect()
+    }
+
+    async fn dossier_transfers(
+        &self,
+        code: &str,
+    ) -> Result<Vec<crate::dossier::TransferRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM dossier_transfers WHERE dossier_code = $1 ORDER BY sent_at, id",
+            crate::dossier::transfer::TRANSFER_COLUMNS
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::dossier::transfer::TransferParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                crate::dossier::transfer::transfer_from_parts(parts)
+            })
+            .collect()
+    }
+
+    async fn transfer(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::dossier::TransferRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM dossier_transfers WHERE id = $1",
+            crate::dossier::transfer::TRANSFER_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            Some(r) => {
+                let parts: crate::dossier::transfer::TransferParts =
+                    sqlx::FromRow::from_row(&r).map_err(backend)?;
+                Ok(Some(crate::dossier::transfer::transfer_from_parts(parts)?))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn applicant_documents(

@@ -420,6 +420,13 @@ fn push_effect(
                 .push_bind(task.to_string())
                 .push(";\n");
         }
+        Effect::TaskRerouted { task, agency } => {
+            q.push("UPDATE tasks SET agency = ")
+                .push_bind(agency.clone())
+                .push(" WHERE id = ")
+                .push_bind(task.to_string())
+                .push(";\n");
+        }
         Effect::TaskClosed { task, how } => {
             let id = task.to_string();
             q.push("UPDATE tasks SET state = ")
@@ -667,6 +674,59 @@ fn push_dossier_effect(
                 .push_bind(n.instance.to_string())
                 .push(";\n");
         }
+        DossierEffect::TransferSent(t) => {
+            let (documents, tasks) = transfer_json(t)?;
+            q.push(format!(
+                "INSERT INTO dossier_transfers ({}) VALUES (",
+                crate::dossier::transfer::TRANSFER_COLUMNS
+            ));
+            let mut v = q.separated(", ");
+            v.push_bind(t.id.clone())
+                .push_bind(t.dossier_code.clone())
+                .push_bind(t.from_agency.clone())
+                .push_bind(t.to_agency.clone())
+                .push_bind(t.peer.clone())
+                .push_bind(t.reason.clone())
+                .push_bind(documents)
+                .push_bind(tasks)
+                .push_bind(t.step_task.map(|s| s.to_string()))
+                .push_bind(t.state_before.as_str())
+                .push_bind(crate::dossier::transfer::halves(
+                    t.receiver_share_working_days,
+                ))
+                .push_bind(t.receiver_due_at)
+                .push_bind(crate::dossier::transfer::halves(
+                    t.sender_share_working_days,
+                ))
+                .push_bind(t.sender_due_at)
+                .push_bind(t.state.as_str())
+                .push_bind(t.sent_at)
+                .push_bind(t.sent_by.clone())
+                .push_bind(t.decided_at)
+                .push_bind(t.decided_by.clone())
+                .push_bind(t.returned_reason.clone());
+            q.push(");\n");
+        }
+        DossierEffect::TransferDecided {
+            id,
+            state,
+            decided_by,
+            returned_reason,
+        } => {
+            // Decided once: a transfer no longer `sent` sets NULL, refused by NOT NULL and
+            // mapped to a version conflict.
+            q.push("UPDATE dossier_transfers SET state = CASE WHEN state = 'sent' THEN ")
+                .push_bind(state.as_str())
+                .push(" END, decided_at = ")
+                .push_bind(at)
+                .push(", decided_by = ")
+                .push_bind(decided_by.clone())
+                .push(", returned_reason = ")
+                .push_bind(returned_reason.clone())
+                .push(" WHERE id = ")
+                .push_bind(id.clone())
+                .push(";\n");
+        }
         DossierEffect::ApplicantDocumentAdded(n) => {
             let a = &n.document;
             q.push(
@@ -693,6 +753,15 @@ fn push_dossier_effect(
         }
     }
     Ok(())
+}
+
+/// A transfer's documents and re-routed tasks as stored (JSON text).
+fn transfer_json(t: &crate::dossier::TransferRecord) -> Result<(String, String), StoreError> {
+    let documents = serde_json::to_string(&t.documents)
+        .map_err(|e| StoreError::Corrupt(format!("transfer {} documents: {e}", t.id)))?;
+    let tasks = serde_json::to_string(&t.tasks)
+        .map_err(|e| StoreError::Corrupt(format!("transfer {} tasks: {e}", t.id)))?;
+    Ok((documents, tasks))
 }
 
 fn applicant_json(a: &Applicant) -> Result<String, StoreError> {
@@ -939,6 +1008,7 @@ fn commit_error(e: sqlx::Error) -> StoreError {
             || message.contains("journal.instance_id")
             || message.contains("dossiers.version")
             || message.contains("dossier_counters")
+            || message.contains("dossier_transfers.state")
         {
             return StoreError::VersionConflict;
         }
@@ -1505,6 +1575,49 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
             .collect()
+    }
+
+    async fn dossier_transfers(
+        &self,
+        code: &str,
+    ) -> Result<Vec<crate::dossier::TransferRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM dossier_transfers WHERE dossier_code = ? ORDER BY sent_at, id",
+            crate::dossier::transfer::TRANSFER_COLUMNS
+        ))
+        .bind(code)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let parts: crate::dossier::transfer::TransferParts =
+                    sqlx::FromRow::from_row(r).map_err(backend)?;
+                crate::dossier::transfer::transfer_from_parts(parts)
+            })
+            .collect()
+    }
+
+    async fn transfer(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::dossier::TransferRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM dossier_transfers WHERE id = ?",
+            crate::dossier::transfer::TRANSFER_COLUMNS
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            Some(r) => {
+                let parts: crate::dossier::transfer::TransferParts =
+                    sqlx::FromRow::from_row(&r).map_err(backend)?;
+                Ok(Some(crate::dossier::transfer::transfer_from_parts(parts)?))
+            }
+            None => Ok(None),
+        }
     }
 
     async fn applicant_documents(

@@ -83,6 +83,12 @@ impl InstanceId {
         JobId(self.derived(2, n))
     }
 
+    /// The id of the child instance a call activity starts with the `n`-th number of this
+    /// instance (derived like [`InstanceId::task_id`], so replay names the same child).
+    pub fn child_id(&self, n: u32) -> InstanceId {
+        InstanceId(self.derived(3, n))
+    }
+
     /// A UUID v8 made of this instance's id with its last four bytes replaced by a kind (4 bits)
     /// and the counter (28 bits): deterministic, unique (the first twelve bytes, which hold the
     /// instance's time stamp and its monotonic counter, stay) and time-ordered like the

@@ -1087,11 +1087,16 @@ impl<'m> Run<'m> {
         job
     }
 
-    /// Arms the boundary timers of the activity a token now waits at.
+    /// Arms the boundary timers and message subscriptions of the activity a token now waits
+    /// at.
     fn arm_boundaries(&mut self, token: u32, activity: NodeIdx) -> Result<(), StepError> {
         let model = self.model;
         for &b in model.boundaries(activity) {
             let node = model.node(b);
+            if let NodeKind::BoundaryMessage { message, .. } = &node.kind {
+                self.subscribe(token, &node.id, message)?;
+                continue;
+            }
             let NodeKind::BoundaryTimer { timer, .. } = &node.kind else {
                 continue;
             };

@@ -157,7 +157,9 @@ impl<S: Store> Engine<S> {
         // and buffered messages long expired (ignored when read anyway).
         report.delivered += self.deliver_buffered(None).await?;
         self.store
-            .remove_expired_messages(now - Duration::seconds(crate::messages::DEFAULT_MESSAGE_TTL_SECS))
+            .remove_expired_messages(
+                now - Duration::seconds(crate::messages::DEFAULT_MESSAGE_TTL_SECS),
+            )
             .await?;
         for job in jobs {
             let ran = match job.kind.as_str() {
@@ -440,7 +442,10 @@ impl<S: Store> Engine<S> {
                 what: "job",
                 id: job.to_string(),
             })?;
-        match row.instance.filter(|_| !crate::messages::is_outbox(&row.kind)) {
+        match row
+            .instance
+            .filter(|_| !crate::messages::is_outbox(&row.kind))
+        {
             Some(instance) => {
                 let options = CommandOptions {
                     actor: options.actor.or_else(|| Some("operator".into())),

@@ -141,7 +141,8 @@ pub fn is_outbox(kind: &str) -> bool {
 
 fn payload<T: serde::de::DeserializeOwned>(job: &DueJob) -> Result<T, String> {
     let text = job.payload.as_deref().unwrap_or("null");
-    serde_json::from_str(text).map_err(|e| format!("the {} job's payload is corrupt: {e}", job.kind))
+    serde_json::from_str(text)
+        .map_err(|e| format!("the {} job's payload is corrupt: {e}", job.kind))
 }
 
 impl<S: Store> Engine<S> {
@@ -165,7 +166,9 @@ impl<S: Store> Engine<S> {
             .ttl
             .unwrap_or_else(|| Duration::seconds(DEFAULT_MESSAGE_TTL_SECS));
         if ttl < Duration::zero() {
-            return Err(EngineError::Invalid("a message's ttl cannot be negative".into()));
+            return Err(EngineError::Invalid(
+                "a message's ttl cannot be negative".into(),
+            ));
         }
         let key = request.correlation_key.filter(|k| !k.is_empty());
         let duplicate = Correlation::Duplicate {
@@ -223,15 +226,17 @@ impl<S: Store> Engine<S> {
                 self.step_context(now),
             )?;
             let instance = transition.state.id;
-            transition.effects.push(Effect::MessageRecorded(MessageRecord {
-                id: message_id.clone(),
-                name: name.clone(),
-                correlation_key: key.clone(),
-                payload: request.variables.clone(),
-                created_at: now,
-                expires_at,
-                consumed_by: Some(instance),
-            }));
+            transition
+                .effects
+                .push(Effect::MessageRecorded(MessageRecord {
+                    id: message_id.clone(),
+                    name: name.clone(),
+                    correlation_key: key.clone(),
+                    payload: request.variables.clone(),
+                    created_at: now,
+                    expires_at,
+                    consumed_by: Some(instance),
+                }));
             return match self.commit(None, transition, &options, &None, now).await {
                 Ok(_) => Ok(Correlation::Started {
                     message_id,

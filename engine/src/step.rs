@@ -176,7 +176,16 @@ pub fn start(
     at: Option<NodeIdx>,
     ctx: StepContext<'_>,
 ) -> Result<Transition, StepError> {
-    start_called(model, definition, id, business_key, variables, at, None, ctx)
+    start_called(
+        model,
+        definition,
+        id,
+        business_key,
+        variables,
+        at,
+        None,
+        ctx,
+    )
 }
 
 /// Starts an instance like [`start`]; `called_by` names the call activity that started it (its
@@ -822,7 +831,12 @@ impl<'m> Run<'m> {
     }
 
     /// Opens a message subscription for `token` at `node`.
-    fn subscribe(&mut self, token: u32, node: &str, message: &MessageRef) -> Result<u32, StepError> {
+    fn subscribe(
+        &mut self,
+        token: u32,
+        node: &str,
+        message: &MessageRef,
+    ) -> Result<u32, StepError> {
         let key = self.correlation_key(node, message)?;
         let id = self.next_number();
         self.state.subscriptions.push(Subscription {
@@ -833,14 +847,15 @@ impl<'m> Run<'m> {
             correlation_key: key.clone(),
             created_at: self.now,
         });
-        self.effects.push(Effect::SubscriptionOpened(SubscriptionRecord {
-            instance: self.state.id,
-            id,
-            node: node.to_owned(),
-            name: message.name.clone(),
-            correlation_key: key,
-            created_at: self.now,
-        }));
+        self.effects
+            .push(Effect::SubscriptionOpened(SubscriptionRecord {
+                instance: self.state.id,
+                id,
+                node: node.to_owned(),
+                name: message.name.clone(),
+                correlation_key: key,
+                created_at: self.now,
+            }));
         Ok(id)
     }
 

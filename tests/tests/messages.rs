@@ -7,8 +7,8 @@ use chrono::Duration;
 use motcua_engine::store::any::AnyStore;
 use motcua_engine::store::TaskQuery;
 use motcua_engine::{
-    CommandOptions, CorrelateMessage, Correlation, DeployFile, Engine, InstanceId,
-    InstanceStatus, StartInstance,
+    CommandOptions, CorrelateMessage, Correlation, DeployFile, Engine, InstanceId, InstanceStatus,
+    StartInstance,
 };
 use motcua_tests::{vars, Backend, TestDb};
 use serde_json::{json, Value};
@@ -160,15 +160,32 @@ async fn a_buffered_message_is_taken_by_a_later_catcher_within_its_ttl_only(back
     deploy(&engine, "p", CATCH_AFTER_TASK).await;
     let a = start(&engine, "p", json!({"code": "A"})).await;
     let b = start(&engine, "p", json!({"code": "B"})).await;
-    let sent = send(&engine, "paid", Some("A"), json!({"amount": 50}), Some(Duration::minutes(10))).await;
+    let sent = send(
+        &engine,
+        "paid",
+        Some("A"),
+        json!({"amount": 50}),
+        Some(Duration::minutes(10)),
+    )
+    .await;
     assert!(matches!(sent, Correlation::Buffered { .. }), "{sent:?}");
-    let late = send(&engine, "paid", Some("B"), json!({"amount": 70}), Some(Duration::minutes(10))).await;
+    let late = send(
+        &engine,
+        "paid",
+        Some("B"),
+        json!({"amount": 70}),
+        Some(Duration::minutes(10)),
+    )
+    .await;
     assert!(matches!(late, Correlation::Buffered { .. }), "{late:?}");
     db.clock.advance(Duration::minutes(5));
     complete(&engine, a, "before").await;
     // Taken when the catcher was entered, within its time to live.
     assert_eq!(waiting(&engine, a).await, ["after"]);
-    assert_eq!(engine.instance(a).await.unwrap().variables["amount"], json!(50));
+    assert_eq!(
+        engine.instance(a).await.unwrap().variables["amount"],
+        json!(50)
+    );
     db.clock.advance(Duration::minutes(6));
     complete(&engine, b, "before").await;
     engine.run_all_due_jobs("w").await.expect("jobs");
@@ -177,7 +194,8 @@ async fn a_buffered_message_is_taken_by_a_later_catcher_within_its_ttl_only(back
     assert_eq!(journal_count(&engine, b, "message_correlated").await, 0);
     assert_eq!(journal_count(&engine, a, "message_correlated").await, 1);
     assert_eq!(
-        db.count(&engine, "SELECT COUNT(*) FROM message_subscriptions").await,
+        db.count(&engine, "SELECT COUNT(*) FROM message_subscriptions")
+            .await,
         1,
         "B still waits"
     );
@@ -252,7 +270,14 @@ async fn a_message_start_event_starts_the_latest_version(backend: Backend) {
     };
     let engine = db.open().await;
     deploy(&engine, "q", MESSAGE_START).await;
-    deploy(&engine, "q", &MESSAGE_START.replace("check\"", "check2\"").replace("=\"check\"", "=\"check2\"")).await;
+    deploy(
+        &engine,
+        "q",
+        &MESSAGE_START
+            .replace("check\"", "check2\"")
+            .replace("=\"check\"", "=\"check2\""),
+    )
+    .await;
     let got = send(&engine, "apply", None, json!({"name": "Lê Văn B"}), None).await;
     let Correlation::Started { instance, .. } = got else {
         panic!("{got:?}")
@@ -294,12 +319,23 @@ async fn message_boundary_events_interrupt_or_not(backend: Backend) {
         assert!(matches!(got, Correlation::Correlated { instance, .. } if instance == id));
     }
     assert_eq!(waiting(&engine, id).await, ["reminded", "reminded", "work"]);
-    let got = send(&engine, "cancel-request", None, json!({"reason": "rút hồ sơ"}), None).await;
+    let got = send(
+        &engine,
+        "cancel-request",
+        None,
+        json!({"reason": "rút hồ sơ"}),
+        None,
+    )
+    .await;
     assert!(matches!(got, Correlation::Correlated { .. }));
-    assert_eq!(waiting(&engine, id).await, ["cancelled", "reminded", "reminded"]);
+    assert_eq!(
+        waiting(&engine, id).await,
+        ["cancelled", "reminded", "reminded"]
+    );
     // The activity is gone, and its subscriptions with it.
     assert_eq!(
-        db.count(&engine, "SELECT COUNT(*) FROM message_subscriptions").await,
+        db.count(&engine, "SELECT COUNT(*) FROM message_subscriptions")
+            .await,
         0
     );
     let after = send(&engine, "remind", None, json!({}), Some(Duration::zero())).await;
@@ -343,8 +379,18 @@ async fn an_event_based_gateway_takes_the_first_event(backend: Backend) {
     assert_eq!(report.timers_fired, 1);
     assert_eq!(waiting(&engine, fast).await, ["answered"]);
     assert_eq!(waiting(&engine, slow).await, ["late"]);
-    let too_late = send(&engine, "answer", Some("2"), json!({}), Some(Duration::zero())).await;
-    assert!(matches!(too_late, Correlation::Dropped { .. }), "{too_late:?}");
+    let too_late = send(
+        &engine,
+        "answer",
+        Some("2"),
+        json!({}),
+        Some(Duration::zero()),
+    )
+    .await;
+    assert!(
+        matches!(too_late, Correlation::Dropped { .. }),
+        "{too_late:?}"
+    );
     assert_eq!(journal_count(&engine, slow, "message_correlated").await, 0);
     verify(&engine, &[fast, slow]).await;
 }
@@ -393,7 +439,10 @@ async fn a_throw_is_caught_by_another_instance_once(backend: Backend) {
     assert!(waiting(&engine, other).await.is_empty());
     let r = engine.instance(receiver).await.unwrap();
     assert_eq!(r.variables["result"], json!("đạt"));
-    assert!(!r.variables.contains_key("secret"), "only the named variables");
+    assert!(
+        !r.variables.contains_key("secret"),
+        "only the named variables"
+    );
     // The executor runs the job again (a lost lease): nothing happens twice.
     db.execute(
         &engine,
@@ -403,10 +452,16 @@ async fn a_throw_is_caught_by_another_instance_once(backend: Backend) {
     .await;
     let again = engine.run_all_due_jobs("w").await.unwrap();
     assert_eq!((again.delivered, again.skipped), (0, 1));
-    assert_eq!(journal_count(&engine, receiver, "message_correlated").await, 1);
     assert_eq!(
-        db.count(&engine, "SELECT COUNT(*) FROM jobs WHERE kind = 'message' AND state = 'open'")
-            .await,
+        journal_count(&engine, receiver, "message_correlated").await,
+        1
+    );
+    assert_eq!(
+        db.count(
+            &engine,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'message' AND state = 'open'"
+        )
+        .await,
         0
     );
     verify(&engine, &[sender, receiver, other]).await;

@@ -978,12 +978,7 @@ impl<'a> Parser<'a> {
                     )),
                 }
             }
-            Tag::End
-            | Tag::Manual
-            | Tag::Task
-            | Tag::Parallel
-            | Tag::Sub
-            | Tag::EventGateway => {}
+            Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub | Tag::EventGateway => {}
         }
         for m in problems {
             self.invalid(e, Some(&id), m);
@@ -1255,18 +1250,29 @@ impl<'a> Parser<'a> {
             )
         } else if e.attr(Ns::None, "variables").map(str::trim) == Some("all") {
             if let Some(n) = self.node_mut(i) {
-                let m = if input { &mut n.call.inputs } else { &mut n.call.outputs };
+                let m = if input {
+                    &mut n.call.inputs
+                } else {
+                    &mut n.call.outputs
+                };
                 m.all = true;
             }
             None
         } else if e.attr(Ns::None, "businessKey").is_some() {
             None
         } else {
-            match (text_attr(e, Ns::None, "source"), text_attr(e, Ns::None, "target")) {
+            match (
+                text_attr(e, Ns::None, "source"),
+                text_attr(e, Ns::None, "target"),
+            ) {
                 (Some(source), target) => {
                     let target = target.unwrap_or_else(|| source.clone());
                     if let Some(n) = self.node_mut(i) {
-                        let m = if input { &mut n.call.inputs } else { &mut n.call.outputs };
+                        let m = if input {
+                            &mut n.call.inputs
+                        } else {
+                            &mut n.call.outputs
+                        };
                         m.pairs.push((source, target));
                     }
                     None

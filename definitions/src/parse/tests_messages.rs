@@ -69,14 +69,20 @@ fn message_events_and_tasks() {
     let NodeKind::MessageStartEvent { message } = kind("s") else {
         panic!("{:?}", kind("s"));
     };
-    assert_eq!((message.name.as_str(), message.correlation_key.is_none()), ("huy", true));
+    assert_eq!(
+        (message.name.as_str(), message.correlation_key.is_none()),
+        ("huy", true)
+    );
     assert_eq!(p.message_start("huy"), p.node_by_id("s"));
     assert_eq!(p.start(), p.node_by_id("s").unwrap());
     let NodeKind::ReceiveTask { message } = kind("r") else {
         panic!()
     };
     // The Zeebe subscription's key.
-    assert_eq!(message.correlation_key.as_ref().unwrap().source(), "=maHoSo");
+    assert_eq!(
+        message.correlation_key.as_ref().unwrap().source(),
+        "=maHoSo"
+    );
     let NodeKind::MessageCatchEvent { message } = kind("c") else {
         panic!()
     };
@@ -86,7 +92,10 @@ fn message_events_and_tasks() {
         panic!()
     };
     assert_eq!(t.message.name, "huy");
-    assert_eq!(t.variables.as_deref(), Some(&["a".to_owned(), "b".to_owned()][..]));
+    assert_eq!(
+        t.variables.as_deref(),
+        Some(&["a".to_owned(), "b".to_owned()][..])
+    );
     assert_eq!(t.ttl.map(|d| d.minutes), Some(5));
     assert!(matches!(kind("st"), NodeKind::SendTask(s) if s.message.name == "ket-qua"));
     assert!(matches!(
@@ -146,7 +155,10 @@ fn event_based_gateway() {
         r#"<bpmn:intermediateCatchEvent id="c"><bpmn:messageEventDefinition messageRef="m2" /></bpmn:intermediateCatchEvent>"#,
         r#"<bpmn:userTask id="c" />"#,
     );
-    assert_eq!(errors(&file(&bad, MESSAGES)), "10:3 gateway sequenceFlow f2");
+    assert_eq!(
+        errors(&file(&bad, MESSAGES)),
+        "10:3 gateway sequenceFlow f2"
+    );
 }
 
 #[test]

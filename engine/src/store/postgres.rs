@@ -1896,7 +1896,10 @@ impl Store for PostgresStore {
         let mut out = Vec::new();
         for r in &rows {
             let waiting: String = r.try_get("waiting").map_err(backend)?;
-            out.push((InstanceId::from_uuid(parse_uuid(&waiting)?), message_row(r)?));
+            out.push((
+                InstanceId::from_uuid(parse_uuid(&waiting)?),
+                message_row(r)?,
+            ));
         }
         Ok(out)
     }

@@ -15,6 +15,7 @@ pub mod directive_cli;
 pub mod dossier_cli;
 pub mod forms_cli;
 pub mod http;
+pub mod message_cli;
 pub mod output;
 pub mod signature_cli;
 pub mod signing_config;

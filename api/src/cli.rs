@@ -275,6 +275,9 @@ pub enum Cmd {
     /// accept; list with status, statistics, CSV for meetings.
     #[command(subcommand)]
     Directive(crate::directive_cli::DirectiveCmd),
+    /// BPMN messages: send one by name and correlation key.
+    #[command(subcommand)]
+    Message(crate::message_cli::MessageCmd),
     /// The journal's tamper evidence: sign a checkpoint over the chain heads now.
     #[command(subcommand)]
     Journal(crate::audit_cli::JournalCmd),

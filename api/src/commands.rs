@@ -465,6 +465,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Cmd::Signature(cmd) => crate::signature_cli::run(cmd, g.json),
         Cmd::Verify(args) => crate::audit_cli::verify_file(&args, g.json),
         Cmd::Directive(cmd) => crate::directive_cli::run(g, cmd).await,
+        Cmd::Message(cmd) => crate::message_cli::run(g, cmd).await,
         Cmd::Journal(crate::audit_cli::JournalCmd::Checkpoint) => {
             let engine = open(g).await?;
             crate::audit_cli::checkpoint(&engine, engine.engine_key(), g.json).await

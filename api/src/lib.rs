@@ -16,6 +16,7 @@ pub mod dossier_cli;
 pub mod exchange_delivery;
 pub mod forms_cli;
 pub mod http;
+pub mod message_cli;
 pub mod output;
 pub mod peers_config;
 pub mod signature_cli;

@@ -23,8 +23,9 @@ pub mod validate;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind, Diagnostics, Position};
 pub use model::{
-    Assignment, AssignmentExpressions, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind,
-    Process, RequiredDocument, UserTask,
+    Assignment, AssignmentExpressions, CallActivity, CalledVersion, DefinitionKey, Flow, FlowIdx,
+    Lane, MessageRef, MessageThrow, Node, NodeIdx, NodeKind, Process, RequiredDocument, UserTask,
+    VariableMapping,
 };
 pub use parse::parse_definitions;
 pub use timer::{IsoDuration, Timer, TimerKind, TimerSpec};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::diagnostic::Position;
 use crate::expr::Expression;
-use crate::timer::Timer;
+use crate::timer::{IsoDuration, Timer};
 
 /// The key of a process definition: the BPMN process `id`. Deploying the same key again makes a
 /// new version.
@@ -110,6 +110,82 @@ pub struct RequiredDocument {
     pub required: bool,
 }
 
+/// A BPMN `message` as a catching or throwing element uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRef {
+    /// The `bpmn:message` id.
+    pub id: String,
+    /// Its `name`: what correlation matches (the message's id when it has no name).
+    pub name: String,
+    /// The correlation key, evaluated against the instance's variables when the catcher is
+    /// entered (or the message thrown): motcua `correlationKey` on the element, else Zeebe's
+    /// `zeebe:subscription correlationKey` on the message. `None`: any message of that name.
+    pub correlation_key: Option<Expression>,
+}
+
+/// What a send task or message throw event publishes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageThrow {
+    /// The message (name and correlation key expression).
+    pub message: MessageRef,
+    /// Variables sent as the payload (motcua `variables="a b"`); `None`: all of them.
+    pub variables: Option<Vec<String>>,
+    /// How long the message waits for a catcher when none waits yet (motcua `ttl`); `None`:
+    /// the engine's default (one hour).
+    pub ttl: Option<IsoDuration>,
+}
+
+/// Which version of the called process a call activity starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalledVersion {
+    /// The latest version deployed when the activity is entered (also Camunda's `deployment`
+    /// binding: motcua does not track which deployment a version came from).
+    Latest,
+    /// A fixed version (Camunda `calledElementBinding="version"`).
+    Fixed(i32),
+}
+
+/// Which variables cross a call activity, in one direction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VariableMapping {
+    /// Every variable (Camunda `variables="all"`, Zeebe `propagateAllChildVariables`).
+    pub all: bool,
+    /// `(source, target)` pairs: the source variable is copied under the target name.
+    pub pairs: Vec<(String, String)>,
+}
+
+impl VariableMapping {
+    /// The variables of `from` this mapping passes on.
+    pub fn apply(
+        &self,
+        from: &serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = match self.all {
+            true => from.clone(),
+            false => serde_json::Map::new(),
+        };
+        for (source, target) in &self.pairs {
+            if let Some(v) = from.get(source) {
+                out.insert(target.clone(), v.clone());
+            }
+        }
+        out
+    }
+}
+
+/// A call activity: starts an instance of another process and waits for it to end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallActivity {
+    /// The called process's id (`calledElement`, Zeebe `processId`).
+    pub process: String,
+    /// Which version.
+    pub version: CalledVersion,
+    /// Parent variables given to the child at its start.
+    pub inputs: VariableMapping,
+    /// Child variables copied into the parent when the child ends.
+    pub outputs: VariableMapping,
+}
+
 /// What a node is and the data that kind needs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NodeKind {
@@ -120,6 +196,39 @@ pub enum NodeKind {
         /// When.
         timer: Timer,
     },
+    /// A message start event (process level): a correlated message with its name and no
+    /// waiting catcher starts an instance of the latest version.
+    MessageStartEvent {
+        /// The message.
+        message: MessageRef,
+    },
+    /// An intermediate message catch event: the token waits for the message.
+    MessageCatchEvent {
+        /// The message.
+        message: MessageRef,
+    },
+    /// A receive task: waits for its message like a catch event.
+    ReceiveTask {
+        /// The message.
+        message: MessageRef,
+    },
+    /// A message boundary event on an activity (interrupting or not, like a boundary timer).
+    BoundaryMessage {
+        /// The activity it is attached to.
+        attached_to: NodeIdx,
+        /// Cancels the activity when the message comes (`cancelActivity`, default true).
+        interrupting: bool,
+        /// The message.
+        message: MessageRef,
+    },
+    /// An event-based gateway: the first of the events after it to happen is taken.
+    EventBasedGateway,
+    /// An intermediate message throw event: publishes its message and moves on.
+    MessageThrowEvent(MessageThrow),
+    /// A send task: publishes its message and moves on.
+    SendTask(MessageThrow),
+    /// A call activity: a child instance of another process.
+    CallActivity(CallActivity),
     /// An intermediate timer catch event: the token waits until the timer fires.
     TimerCatchEvent {
         /// When.
@@ -177,9 +286,18 @@ impl NodeKind {
     /// The BPMN element name of this kind (e.g. `userTask`).
     pub fn element_name(&self) -> &'static str {
         match self {
-            NodeKind::StartEvent | NodeKind::TimerStartEvent { .. } => "startEvent",
-            NodeKind::TimerCatchEvent { .. } => "intermediateCatchEvent",
-            NodeKind::BoundaryTimer { .. } => "boundaryEvent",
+            NodeKind::StartEvent
+            | NodeKind::TimerStartEvent { .. }
+            | NodeKind::MessageStartEvent { .. } => "startEvent",
+            NodeKind::TimerCatchEvent { .. } | NodeKind::MessageCatchEvent { .. } => {
+                "intermediateCatchEvent"
+            }
+            NodeKind::BoundaryTimer { .. } | NodeKind::BoundaryMessage { .. } => "boundaryEvent",
+            NodeKind::ReceiveTask { .. } => "receiveTask",
+            NodeKind::EventBasedGateway => "eventBasedGateway",
+            NodeKind::MessageThrowEvent(_) => "intermediateThrowEvent",
+            NodeKind::SendTask(_) => "sendTask",
+            NodeKind::CallActivity(_) => "callActivity",
             NodeKind::EndEvent { .. } => "endEvent",
             NodeKind::UserTask(_) => "userTask",
             NodeKind::ServiceTask { .. } => "serviceTask",
@@ -189,6 +307,26 @@ impl NodeKind {
             NodeKind::ParallelGateway => "parallelGateway",
             NodeKind::InclusiveGateway { .. } => "inclusiveGateway",
             NodeKind::SubProcess { .. } => "subProcess",
+        }
+    }
+
+    /// The activity a boundary event (timer or message) is attached to.
+    pub fn attached_to(&self) -> Option<NodeIdx> {
+        match self {
+            NodeKind::BoundaryTimer { attached_to, .. }
+            | NodeKind::BoundaryMessage { attached_to, .. } => Some(*attached_to),
+            _ => None,
+        }
+    }
+
+    /// The message a catching node (start, catch, receive task, boundary) waits for.
+    pub fn caught_message(&self) -> Option<&MessageRef> {
+        match self {
+            NodeKind::MessageStartEvent { message }
+            | NodeKind::MessageCatchEvent { message }
+            | NodeKind::ReceiveTask { message }
+            | NodeKind::BoundaryMessage { message, .. } => Some(message),
+            _ => None,
         }
     }
 }
@@ -295,7 +433,7 @@ impl Process {
             .collect();
         let mut boundaries: HashMap<NodeIdx, Vec<NodeIdx>> = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
-            if let NodeKind::BoundaryTimer { attached_to, .. } = n.kind {
+            if let Some(attached_to) = n.kind.attached_to() {
                 boundaries
                     .entry(attached_to)
                     .or_default()
@@ -354,6 +492,25 @@ impl Process {
                 n.parent.is_none() && matches!(n.kind, NodeKind::TimerStartEvent { .. })
             })
             .map(|(i, _)| NodeIdx(i as u32))
+    }
+    /// The process-level message start events.
+    pub fn message_starts(&self) -> impl Iterator<Item = NodeIdx> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                n.parent.is_none() && matches!(n.kind, NodeKind::MessageStartEvent { .. })
+            })
+            .map(|(i, _)| NodeIdx(i as u32))
+    }
+    /// The process-level message start event of a message name, if any.
+    pub fn message_start(&self, name: &str) -> Option<NodeIdx> {
+        self.message_starts().find(|i| {
+            self.node(*i)
+                .kind
+                .caught_message()
+                .is_some_and(|m| m.name == name)
+        })
     }
     /// The boundary events attached to an activity, in document order.
     pub fn boundaries(&self, activity: NodeIdx) -> &[NodeIdx] {

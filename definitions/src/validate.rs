@@ -137,7 +137,7 @@ impl Validator<'_> {
             }
         }
         for n in p.nodes() {
-            if let NodeKind::BoundaryTimer { attached_to, .. } = n.kind {
+            if let Some(attached_to) = n.kind.attached_to() {
                 let activity = p.node(attached_to);
                 if activity.parent != n.parent {
                     self.node(
@@ -160,7 +160,8 @@ impl Validator<'_> {
                         flow.position,
                         format!(
                             "the flow ends at boundary event `{}`: a boundary event is triggered \
-                             by its timer, never by a flow; connect the flow to the activity",
+                             by its timer or message, never by a flow; connect the flow to the \
+                             activity",
                             n.id
                         ),
                     );
@@ -168,7 +169,9 @@ impl Validator<'_> {
             }
             let start = matches!(
                 n.kind,
-                NodeKind::StartEvent | NodeKind::TimerStartEvent { .. }
+                NodeKind::StartEvent
+                    | NodeKind::TimerStartEvent { .. }
+                    | NodeKind::MessageStartEvent { .. }
             );
             if start && !n.incoming.is_empty() {
                 self.node(
@@ -197,7 +200,12 @@ impl Validator<'_> {
         let timer_starts: Vec<NodeIdx> = members
             .iter()
             .copied()
-            .filter(|i| matches!(p.node(*i).kind, NodeKind::TimerStartEvent { .. }))
+            .filter(|i| {
+                matches!(
+                    p.node(*i).kind,
+                    NodeKind::TimerStartEvent { .. } | NodeKind::MessageStartEvent { .. }
+                )
+            })
             .collect();
         let (what, owner_element, owner_id, owner_position) = match scope {
             Some(s) => {
@@ -295,11 +303,11 @@ impl Validator<'_> {
                     ),
                 );
             } else if !ends.is_empty() && !backward.contains(&i) {
-                let boundary = matches!(n.kind, NodeKind::BoundaryTimer { .. });
+                let boundary = n.kind.attached_to().is_some();
                 let message = match boundary && n.outgoing.is_empty() {
                     true => format!(
                         "boundary event `{}` has no outgoing flow: connect it to the path taken \
-                         when its timer fires",
+                         when its timer fires or its message comes",
                         n.label()
                     ),
                     false => format!(
@@ -334,6 +342,67 @@ impl Validator<'_> {
                                  an inclusive gateway",
                                 n.id
                             ),
+                        );
+                    }
+                }
+                return;
+            }
+            NodeKind::EventBasedGateway => {
+                if n.outgoing.len() < 2 {
+                    self.node(
+                        DiagnosticKind::Gateway,
+                        n,
+                        "an event-based gateway waits for the first of two or more events: \
+                         draw at least two outgoing flows, each to a message or timer catch \
+                         event or a receive task"
+                            .into(),
+                    );
+                }
+                for f in &n.outgoing {
+                    let flow = p.flow(*f);
+                    let target = p.node(flow.target);
+                    let catches = matches!(
+                        target.kind,
+                        NodeKind::MessageCatchEvent { .. }
+                            | NodeKind::TimerCatchEvent { .. }
+                            | NodeKind::ReceiveTask { .. }
+                    );
+                    if !catches {
+                        self.push(
+                            DiagnosticKind::Gateway,
+                            "sequenceFlow",
+                            &flow.id,
+                            flow.position,
+                            format!(
+                                "the flow leaves event-based gateway `{}` for `{}` (a {}): each \
+                                 flow of an event-based gateway must end at a message or timer \
+                                 intermediate catch event or a receive task",
+                                n.id,
+                                target.id,
+                                target.kind.element_name()
+                            ),
+                        );
+                    } else if target.incoming.len() > 1 {
+                        self.node(
+                            DiagnosticKind::Gateway,
+                            target,
+                            format!(
+                                "`{}` follows event-based gateway `{}` and has other incoming \
+                                 flows: an event after an event-based gateway has exactly one \
+                                 incoming flow",
+                                target.id, n.id
+                            ),
+                        );
+                    }
+                    if flow.condition.is_some() {
+                        self.push(
+                            DiagnosticKind::Gateway,
+                            "sequenceFlow",
+                            &flow.id,
+                            flow.position,
+                            "a flow leaving an event-based gateway cannot have a condition: the \
+                             event that happens first decides"
+                                .to_owned(),
                         );
                     }
                 }

@@ -85,6 +85,29 @@ pub enum Command {
         /// Attempts to give it.
         retries: u32,
     },
+    /// A message for a catcher of this instance (the oldest subscription with its name and
+    /// correlation key).
+    CorrelateMessage {
+        /// The message name.
+        name: String,
+        /// Its correlation key, if any.
+        correlation_key: Option<String>,
+        /// Its unique id.
+        message_id: String,
+        /// Its payload, set as variables.
+        variables: Map<String, Value>,
+        /// Whether it was buffered (its row is then marked consumed; else a row is recorded).
+        buffered: bool,
+        /// When it expires (recorded with a correlated message's row).
+        expires_at: DateTime<Utc>,
+    },
+    /// The child instance of a call activity ended: copy its outputs and move on.
+    CompleteCallActivity {
+        /// The child.
+        child: InstanceId,
+        /// The child's variables at its end.
+        variables: Map<String, Value>,
+    },
     /// Cancel the whole instance.
     Cancel {
         /// Why, for the journal.
@@ -129,6 +152,14 @@ pub enum JobKind {
     External,
     /// A timer of an instance (catch event, boundary event, SLA mark): the executor fires it.
     Timer,
+    /// An outbox job: publish a thrown message (to another instance, a start or the buffer).
+    Message,
+    /// An outbox job: start a call activity's child instance.
+    CallStart,
+    /// An outbox job: a child ended; resume its parent.
+    CallReturn,
+    /// An outbox job: the parent's call activity was cancelled; cancel the child.
+    CallCancel,
 }
 
 impl JobKind {
@@ -137,6 +168,10 @@ impl JobKind {
         match self {
             JobKind::External => "external",
             JobKind::Timer => "timer",
+            JobKind::Message => "message",
+            JobKind::CallStart => "call_start",
+            JobKind::CallReturn => "call_return",
+            JobKind::CallCancel => "call_cancel",
         }
     }
 }
@@ -158,6 +193,62 @@ pub struct JobRecord {
     pub retries: u32,
     /// Not to be fetched before.
     pub due_at: DateTime<Utc>,
+}
+
+/// A job that carries a cross-instance effect out of the commit that wrote it (the outbox): the
+/// executor runs it in the other instance's own transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxJob {
+    /// Job id.
+    pub id: JobId,
+    /// What it does.
+    pub kind: JobKind,
+    /// The instance that wrote it.
+    pub instance: InstanceId,
+    /// The node that caused it.
+    pub node: String,
+    /// What the executor needs (JSON).
+    pub payload: Value,
+    /// When.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A waiting message catcher as its table shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionRecord {
+    /// The instance.
+    pub instance: InstanceId,
+    /// The subscription within it.
+    pub id: u32,
+    /// The catching node.
+    pub node: String,
+    /// The message name.
+    pub name: String,
+    /// The correlation key, if any.
+    pub correlation_key: Option<String>,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message as the `buffered_messages` table keeps it: buffered until a catcher takes it, or
+/// recorded when it was correlated at once (its id is then known, so it is never applied
+/// twice).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// Unique message id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Correlation key, if any.
+    pub correlation_key: Option<String>,
+    /// Payload.
+    pub payload: Map<String, Value>,
+    /// When it came.
+    pub created_at: DateTime<Utc>,
+    /// Until when it waits for a catcher.
+    pub expires_at: DateTime<Utc>,
+    /// The instance that took it, once taken.
+    pub consumed_by: Option<InstanceId>,
 }
 
 /// How a task or job left its queue.
@@ -268,6 +359,28 @@ pub enum Effect {
         /// How.
         how: Closed,
     },
+    /// Open a message subscription row.
+    SubscriptionOpened(SubscriptionRecord),
+    /// Remove a message subscription row.
+    SubscriptionClosed {
+        /// The instance.
+        instance: InstanceId,
+        /// The subscription.
+        id: u32,
+    },
+    /// Record a message correlated at once (its row, already consumed): a second message with
+    /// the same id is refused by the table's key.
+    MessageRecorded(MessageRecord),
+    /// Mark a buffered message consumed by `instance`; the commit fails when it was consumed
+    /// already (or has expired).
+    BufferedConsumed {
+        /// The message.
+        message: String,
+        /// The instance taking it.
+        instance: InstanceId,
+    },
+    /// Write an outbox job.
+    Outbox(OutboxJob),
     /// A dossier row, document or applicant document (see [`crate::dossier`]).
     Dossier(crate::dossier::DossierEffect),
     /// A directive, assignment, report or extension row (see [`crate::directive`]).

@@ -976,6 +976,17 @@ impl<S: Store> Engine<S> {
             Ok(()) => {
                 self.counters.command();
                 self.remember(&transition);
+                let armed = transition
+                    .effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::SubscriptionOpened(_)));
+                if armed {
+                    // A buffered message may wait for a catcher this command armed; what is
+                    // missed here (a failure, a race) the executor's next pass delivers.
+                    if let Err(e) = self.deliver_buffered(Some(transition.state.id)).await {
+                        tracing::warn!("delivering buffered messages failed: {e}");
+                    }
+                }
                 Ok(outcome)
             }
             Err(StoreError::VersionConflict) => {

@@ -67,11 +67,14 @@ impl From<StepError> for EngineError {
             | StepError::Delegated { .. }
             | StepError::NotAssigned(_)
             | StepError::NotDelegated(_)
-            | StepError::TimerNotArmed(_) => EngineError::Conflict(e.to_string()),
+            | StepError::TimerNotArmed(_)
+            | StepError::NoSubscription { .. }
+            | StepError::CallNotWaiting(_) => EngineError::Conflict(e.to_string()),
             StepError::NoFlowTaken { .. }
             | StepError::Condition { .. }
             | StepError::Timer { .. }
-            | StepError::Assignment { .. } => EngineError::Rejected(e.to_string()),
+            | StepError::Assignment { .. }
+            | StepError::Message { .. } => EngineError::Rejected(e.to_string()),
             StepError::Nondeterminism(_) => EngineError::Fatal(e.to_string()),
         }
     }

@@ -29,6 +29,9 @@ pub enum Event {
         version: i32,
         /// The business key, if given.
         business_key: Option<String>,
+        /// The call activity that started it, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        called_by: Option<crate::state::CalledBy>,
     },
     /// Variables were set (by the start, a task or a job completion).
     VariablesChanged {
@@ -192,6 +195,55 @@ pub enum Event {
         job: JobId,
         /// Attempts given.
         retries: u32,
+    },
+    /// A message was correlated to a waiting catcher (a command of its own).
+    MessageCorrelated {
+        /// The message name.
+        name: String,
+        /// Its correlation key, if any.
+        correlation_key: Option<String>,
+        /// Its unique id.
+        message_id: String,
+        /// The catching node.
+        node: String,
+        /// Its payload.
+        variables: Map<String, Value>,
+        /// Whether it had been buffered.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        buffered: bool,
+        /// Until when it would have waited (its row's expiry).
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A message throw event or send task published a message (its outbox job delivers it).
+    MessageSent {
+        /// The throwing node.
+        node: String,
+        /// The message name.
+        name: String,
+        /// Its correlation key, if any.
+        correlation_key: Option<String>,
+        /// Its unique id (the outbox job's).
+        message_id: String,
+    },
+    /// A call activity started a child instance (its outbox job starts it).
+    CallActivityStarted {
+        /// The call activity.
+        node: String,
+        /// The child instance.
+        child: crate::ids::InstanceId,
+        /// The called process.
+        process: String,
+        /// The fixed version, or none for the latest.
+        version: Option<i32>,
+    },
+    /// The child of a call activity ended and its outputs were copied (a command of its own).
+    CallActivityCompleted {
+        /// The call activity.
+        node: String,
+        /// The child instance.
+        child: crate::ids::InstanceId,
+        /// The child's variables at its end (the activity's output mapping picks from them).
+        variables: Map<String, Value>,
     },
     /// Every token ended.
     InstanceCompleted,
@@ -570,6 +622,10 @@ impl Event {
             Event::DueSoon { .. } => "due_soon",
             Event::Overdue { .. } => "overdue",
             Event::IncidentResolved { .. } => "incident_resolved",
+            Event::MessageCorrelated { .. } => "message_correlated",
+            Event::MessageSent { .. } => "message_sent",
+            Event::CallActivityStarted { .. } => "call_activity_started",
+            Event::CallActivityCompleted { .. } => "call_activity_completed",
             Event::InstanceCompleted => "instance_completed",
             Event::InstanceCancelled { .. } => "instance_cancelled",
             Event::DossierReceived { .. } => "dossier_received",

@@ -69,16 +69,20 @@ pub struct JobRunReport {
     pub failed: usize,
     /// Jobs that had nothing left to do (already fired, cancelled, or done by another runner).
     pub skipped: usize,
+    /// Outbox jobs run (thrown messages, call activities' starts, returns and cancels) and
+    /// buffered messages delivered.
+    pub delivered: usize,
 }
 
 impl JobRunReport {
     /// Jobs that did something.
     pub fn done(&self) -> usize {
-        self.timers_fired + self.instances_started + self.handled
+        self.timers_fired + self.instances_started + self.handled + self.delivered
     }
 }
 
 enum Ran {
+    Delivered,
     Fired,
     Started,
     Handled,
@@ -149,17 +153,34 @@ impl<S: Store> Engine<S> {
             )
             .await?;
         let mut report = JobRunReport::default();
+        // Buffered messages whose catcher waits (missed right after the catcher's commit),
+        // and buffered messages long expired (ignored when read anyway).
+        report.delivered += self.deliver_buffered(None).await?;
+        self.store
+            .remove_expired_messages(
+                now - Duration::seconds(crate::messages::DEFAULT_MESSAGE_TTL_SECS),
+            )
+            .await?;
         for job in jobs {
             let ran = match job.kind.as_str() {
+                kind if crate::messages::is_outbox(kind) => match self.run_outbox_job(&job).await {
+                    Ok(true) => Ok(Ran::Delivered),
+                    Ok(false) => Ok(Ran::Skipped),
+                    Err(e) => Err(e),
+                },
                 "timer" => self.fire_timer_job(&job).await,
                 "timer_start" => self.fire_timer_start(&job).await,
                 "external" => self.run_handler(&job, worker).await,
                 other => Err(format!("unknown job kind '{other}'")),
             };
-            if matches!(ran, Ok(Ran::Fired | Ran::Started | Ran::Handled)) {
+            if matches!(
+                ran,
+                Ok(Ran::Fired | Ran::Started | Ran::Handled | Ran::Delivered)
+            ) {
                 self.counters.job_fired();
             }
             match ran {
+                Ok(Ran::Delivered) => report.delivered += 1,
                 Ok(Ran::Fired) => report.timers_fired += 1,
                 Ok(Ran::Started) => report.instances_started += 1,
                 Ok(Ran::Handled) => report.handled += 1,
@@ -184,6 +205,7 @@ impl<S: Store> Engine<S> {
             total.handled += r.handled;
             total.failed += r.failed;
             total.skipped += r.skipped;
+            total.delivered += r.delivered;
             if r.done() + r.failed + r.skipped == 0 {
                 return Ok(total);
             }
@@ -370,6 +392,11 @@ impl<S: Store> Engine<S> {
         let left = job.retries.saturating_sub(1);
         let now = self.clock.now();
         let outcome = match (job.kind.as_str(), job.instance) {
+            (kind, _) if crate::messages::is_outbox(kind) => self
+                .store
+                .fail_unowned_job(job.id, message, left, now + backoff(left), now)
+                .await
+                .map_err(EngineError::from),
             ("external", Some(_)) => self
                 .fail_job(job.id, worker, message, None, CommandOptions::by(worker))
                 .await
@@ -415,7 +442,10 @@ impl<S: Store> Engine<S> {
                 what: "job",
                 id: job.to_string(),
             })?;
-        match row.instance {
+        match row
+            .instance
+            .filter(|_| !crate::messages::is_outbox(&row.kind))
+        {
             Some(instance) => {
                 let options = CommandOptions {
                     actor: options.actor.or_else(|| Some("operator".into())),

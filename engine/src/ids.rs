@@ -83,6 +83,24 @@ impl InstanceId {
         JobId(self.derived(2, n))
     }
 
+    /// The id of the child instance a call activity starts with the `n`-th number of this
+    /// instance (derived like [`InstanceId::task_id`], so replay names the same child).
+    ///
+    /// Not [`InstanceId::derived`]: a child's own task and job ids keep the first twelve bytes
+    /// of its id, so those bytes must differ from the parent's. They are the first sixteen
+    /// bytes of SHA-256(parent id, `n`), as a UUID v8.
+    pub fn child_id(&self, n: u32) -> InstanceId {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.0.as_bytes());
+        h.update(b"call-activity");
+        h.update(n.to_be_bytes());
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        InstanceId(uuid::Builder::from_custom_bytes(bytes).into_uuid())
+    }
+
     /// A UUID v8 made of this instance's id with its last four bytes replaced by a kind (4 bits)
     /// and the counter (28 bits): deterministic, unique (the first twelve bytes, which hold the
     /// instance's time stamp and its monotonic counter, stay) and time-ordered like the

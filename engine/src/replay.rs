@@ -104,6 +104,28 @@ fn command_of(entry: &JournalEntry) -> Option<Command> {
             job: *job,
             retries: *retries,
         },
+        Event::MessageCorrelated {
+            name,
+            correlation_key,
+            message_id,
+            variables,
+            buffered,
+            expires_at,
+            ..
+        } => Command::CorrelateMessage {
+            name: name.clone(),
+            correlation_key: correlation_key.clone(),
+            message_id: message_id.clone(),
+            variables: variables.clone(),
+            buffered: *buffered,
+            expires_at: *expires_at,
+        },
+        Event::CallActivityCompleted {
+            child, variables, ..
+        } => Command::CompleteCallActivity {
+            child: *child,
+            variables: variables.clone(),
+        },
         Event::InstanceCancelled { reason } => Command::Cancel {
             reason: reason.clone(),
         },
@@ -147,6 +169,7 @@ pub fn replay(
         definition_key,
         version,
         business_key,
+        called_by,
     } = &first.event
     else {
         return Err(ReplayError::NoStart);
@@ -163,7 +186,12 @@ pub fn replay(
         Event::ActivityEntered { node, .. } => model.node_by_id(node),
         _ => None,
     });
-    let at = start_node.filter(|n| matches!(model.node(*n).kind, NodeKind::TimerStartEvent { .. }));
+    let at = start_node.filter(|n| {
+        matches!(
+            model.node(*n).kind,
+            NodeKind::TimerStartEvent { .. } | NodeKind::MessageStartEvent { .. }
+        )
+    });
     let ctx = |now| StepContext {
         now,
         calendar,
@@ -173,13 +201,14 @@ pub fn replay(
         key: definition_key.clone(),
         version: *version,
     };
-    let t = step::start(
+    let t = step::start_called(
         model,
         def,
         id,
         business_key.clone(),
         variables,
         at,
+        called_by.clone(),
         ctx(first.at),
     )
     .map_err(|error| ReplayError::Refused {

@@ -65,6 +65,46 @@ pub enum Wait {
         /// The timer's job.
         job: JobId,
     },
+    /// A message (intermediate message catch event or receive task).
+    Message {
+        /// The subscription (in [`InstanceState::subscriptions`]).
+        subscription: u32,
+    },
+    /// The first of the events after an event-based gateway (their subscriptions and timers
+    /// belong to this token).
+    EventGateway,
+    /// The child instance of a call activity to end.
+    CallActivity {
+        /// The child instance.
+        child: InstanceId,
+    },
+}
+
+/// A message catcher that waits: the catch event or receive task its token rests at, a
+/// boundary event of that token's activity, or an event after an event-based gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Unique within the instance (from the instance's counter).
+    pub id: u32,
+    /// The token it belongs to.
+    pub token: u32,
+    /// The catching node (catch event, receive task or boundary event).
+    pub node: String,
+    /// The message name.
+    pub name: String,
+    /// The correlation key's value when the catcher was entered, if it has one.
+    pub correlation_key: Option<String>,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The call activity that started an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalledBy {
+    /// The parent instance.
+    pub instance: InstanceId,
+    /// The call activity's node in the parent.
+    pub node: String,
 }
 
 /// What an armed timer does when it fires.
@@ -74,6 +114,11 @@ pub enum ArmedKind {
     /// A boundary timer event of the activity its token waits at.
     Boundary {
         /// The boundary event's id.
+        node: String,
+    },
+    /// A timer catch event after an event-based gateway (the gateway's token owns it).
+    Gateway {
+        /// The timer catch event's id.
         node: String,
     },
     /// A service-level mark on a task (or, without a task, on the instance).
@@ -157,6 +202,12 @@ pub struct InstanceState {
     /// Timers armed for waiting tokens (boundary events, SLA marks).
     #[serde(default)]
     pub timers: Vec<ArmedTimer>,
+    /// Message catchers that wait.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<Subscription>,
+    /// The call activity that started this instance, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub called_by: Option<CalledBy>,
     /// When the instance is due by its process SLA, if it has one.
     #[serde(default)]
     pub due_at: Option<DateTime<Utc>>,

@@ -24,14 +24,23 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Duration, Utc};
 use motcua_definitions::expr::Expression;
-use motcua_definitions::{Assignment, FlowIdx, NodeIdx, NodeKind, Process, Timer, TimerSpec};
+use motcua_definitions::{
+    Assignment, CalledVersion, FlowIdx, MessageRef, MessageThrow, NodeIdx, NodeKind, Process,
+    Timer, TimerSpec,
+};
 use serde_json::{Map, Value};
 
 use crate::calendar::WorkCalendar;
-use crate::command::{Closed, Command, Effect, JobKind, JobRecord, TaskRecord, Transition};
+use crate::command::{
+    Closed, Command, Effect, JobKind, JobRecord, MessageRecord, OutboxJob, SubscriptionRecord,
+    TaskRecord, Transition,
+};
 use crate::event::{Event, VariableChange};
 use crate::ids::{DefinitionRef, InstanceId, JobId, TaskId};
-use crate::state::{ArmedKind, ArmedTimer, InstanceState, InstanceStatus, SlaMark, Token, Wait};
+use crate::state::{
+    ArmedKind, ArmedTimer, CalledBy, InstanceState, InstanceStatus, SlaMark, Subscription, Token,
+    Wait,
+};
 
 /// What a step needs besides the state and the command: the time and the working-day calendar.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +135,25 @@ pub enum StepError {
         /// Why.
         message: String,
     },
+    /// No catcher of the instance waits for this message.
+    #[error("no catcher of the instance waits for message '{name}' with key {key:?}")]
+    NoSubscription {
+        /// The message name.
+        name: String,
+        /// Its correlation key.
+        key: Option<String>,
+    },
+    /// A correlation key or thrown message could not be computed.
+    #[error("the message of '{node}' cannot be computed: {message}")]
+    Message {
+        /// The node.
+        node: String,
+        /// Why.
+        message: String,
+    },
+    /// No call activity of the instance waits for this child.
+    #[error("no call activity waits for child instance {0}")]
+    CallNotWaiting(InstanceId),
     /// The state names a node the definition does not have: state and model disagree.
     #[error(
         "nondeterminism: the instance rests at node '{0}', which its definition does not have"
@@ -148,6 +176,31 @@ pub fn start(
     at: Option<NodeIdx>,
     ctx: StepContext<'_>,
 ) -> Result<Transition, StepError> {
+    start_called(
+        model,
+        definition,
+        id,
+        business_key,
+        variables,
+        at,
+        None,
+        ctx,
+    )
+}
+
+/// Starts an instance like [`start`]; `called_by` names the call activity that started it (its
+/// end then resumes the parent through an outbox job).
+#[allow(clippy::too_many_arguments)]
+pub fn start_called(
+    model: &Process,
+    definition: DefinitionRef,
+    id: InstanceId,
+    business_key: Option<String>,
+    variables: Map<String, Value>,
+    at: Option<NodeIdx>,
+    called_by: Option<CalledBy>,
+    ctx: StepContext<'_>,
+) -> Result<Transition, StepError> {
     let now = ctx.now;
     let state = InstanceState {
         id,
@@ -157,6 +210,8 @@ pub fn start(
         variables: Map::new(),
         tokens: Vec::new(),
         timers: Vec::new(),
+        subscriptions: Vec::new(),
+        called_by: called_by.clone(),
         due_at: None,
         next_id: 0,
         version: 0,
@@ -170,6 +225,7 @@ pub fn start(
         definition_key: definition.key,
         version: definition.version,
         business_key,
+        called_by,
     });
     run.set_variables(variables);
     if let Some(days) = model.sla_working_days() {
@@ -183,6 +239,7 @@ pub fn start(
         node: at.unwrap_or_else(|| model.start()),
         parent: None,
         via: None,
+        triggered: false,
     });
     run.settle()?;
     Ok(run.finish())
@@ -220,6 +277,24 @@ pub fn apply(
         } => run.fail_job(*job, error, *retries)?,
         Command::FireTimer { job } => run.fire_timer(*job)?,
         Command::RetryJob { job, retries } => run.retry_job(*job, *retries)?,
+        Command::CorrelateMessage {
+            name,
+            correlation_key,
+            message_id,
+            variables,
+            buffered,
+            expires_at,
+        } => run.correlate(
+            name,
+            correlation_key.as_deref(),
+            message_id,
+            variables,
+            *buffered,
+            *expires_at,
+        )?,
+        Command::CompleteCallActivity { child, variables } => {
+            run.complete_call(*child, variables)?
+        }
         Command::Cancel { reason } => run.cancel(reason.clone()),
     }
     run.settle()?;
@@ -352,6 +427,8 @@ struct Pending {
     node: NodeIdx,
     parent: Option<u32>,
     via: Option<FlowIdx>,
+    /// Its event already happened (an event after an event-based gateway): it only passes.
+    triggered: bool,
 }
 
 struct Run<'m> {
@@ -722,6 +799,257 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
+    // ---- messages and call activities -------------------------------------------------------
+
+    /// The value of a message's correlation key for this instance (a text; numbers and
+    /// booleans as written), or `None` when the message has no key.
+    fn correlation_key(
+        &self,
+        node: &str,
+        message: &MessageRef,
+    ) -> Result<Option<String>, StepError> {
+        let Some(expression) = &message.correlation_key else {
+            return Ok(None);
+        };
+        let fail = |m: String| StepError::Message {
+            node: node.to_owned(),
+            message: m,
+        };
+        match expression.eval(&self.state.variables) {
+            Ok(Value::String(s)) => Ok(Some(s)),
+            Ok(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(v.to_string())),
+            Ok(other) => Err(fail(format!(
+                "the correlation key `{}` gave {other}, not a text",
+                expression.source()
+            ))),
+            Err(e) => Err(fail(format!(
+                "the correlation key `{}` failed: {}",
+                expression.source(),
+                e.message
+            ))),
+        }
+    }
+
+    /// Opens a message subscription for `token` at `node`.
+    fn subscribe(
+        &mut self,
+        token: u32,
+        node: &str,
+        message: &MessageRef,
+    ) -> Result<u32, StepError> {
+        let key = self.correlation_key(node, message)?;
+        let id = self.next_number();
+        self.state.subscriptions.push(Subscription {
+            id,
+            token,
+            node: node.to_owned(),
+            name: message.name.clone(),
+            correlation_key: key.clone(),
+            created_at: self.now,
+        });
+        self.effects
+            .push(Effect::SubscriptionOpened(SubscriptionRecord {
+                instance: self.state.id,
+                id,
+                node: node.to_owned(),
+                name: message.name.clone(),
+                correlation_key: key,
+                created_at: self.now,
+            }));
+        Ok(id)
+    }
+
+    /// Publishes a thrown message through an outbox job; the job's id is the message's id.
+    fn throw(&mut self, node: &str, throw: &MessageThrow) -> Result<(), StepError> {
+        let key = self.correlation_key(node, &throw.message)?;
+        let variables: Map<String, Value> = match &throw.variables {
+            None => self.state.variables.clone(),
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.state.variables.get(n).map(|v| (n.clone(), v.clone())))
+                .collect(),
+        };
+        let ttl_ms: Option<i64> = match throw.ttl {
+            None => None,
+            Some(d) => match d.add_to(self.now) {
+                Some(t) => Some((t - self.now).num_milliseconds()),
+                None => {
+                    return Err(StepError::Message {
+                        node: node.to_owned(),
+                        message: "the ttl is too long".into(),
+                    })
+                }
+            },
+        };
+        let n = self.next_number();
+        let job = self.state.id.job_id(n);
+        self.events.push(Event::MessageSent {
+            node: node.to_owned(),
+            name: throw.message.name.clone(),
+            correlation_key: key.clone(),
+            message_id: job.to_string(),
+        });
+        self.effects.push(Effect::Outbox(OutboxJob {
+            id: job,
+            kind: JobKind::Message,
+            instance: self.state.id,
+            node: node.to_owned(),
+            payload: serde_json::json!({
+                "name": throw.message.name,
+                "correlation_key": key,
+                "variables": variables,
+                "ttl_ms": ttl_ms,
+                "message_id": job.to_string(),
+            }),
+            due_at: self.now,
+        }));
+        Ok(())
+    }
+
+    /// A message for the oldest matching subscription of this instance.
+    fn correlate(
+        &mut self,
+        name: &str,
+        key: Option<&str>,
+        message_id: &str,
+        variables: &Map<String, Value>,
+        buffered: bool,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StepError> {
+        let Some(sub) = self
+            .state
+            .subscriptions
+            .iter()
+            .filter(|s| s.name == name && s.correlation_key.as_deref() == key)
+            .min_by_key(|s| (s.created_at, s.id))
+            .cloned()
+        else {
+            return Err(StepError::NoSubscription {
+                name: name.to_owned(),
+                key: key.map(str::to_owned),
+            });
+        };
+        self.events.push(Event::MessageCorrelated {
+            name: name.to_owned(),
+            correlation_key: key.map(str::to_owned),
+            message_id: message_id.to_owned(),
+            node: sub.node.clone(),
+            variables: variables.clone(),
+            buffered,
+            expires_at,
+        });
+        self.effects.push(match buffered {
+            true => Effect::BufferedConsumed {
+                message: message_id.to_owned(),
+                instance: self.state.id,
+            },
+            false => Effect::MessageRecorded(MessageRecord {
+                id: message_id.to_owned(),
+                name: name.to_owned(),
+                correlation_key: key.map(str::to_owned),
+                payload: variables.clone(),
+                created_at: self.now,
+                expires_at,
+                consumed_by: Some(self.state.id),
+            }),
+        });
+        self.set_variables(variables.clone());
+        let Some(owner) = self.state.tokens.iter().position(|t| t.id == sub.token) else {
+            return Err(StepError::Nondeterminism(sub.node));
+        };
+        let target = self.node_idx(&sub.node)?;
+        match &self.state.tokens[owner].wait {
+            Wait::Message { subscription } if *subscription == sub.id => {
+                let token = self.take_token(owner);
+                self.leave(token.id, target, token.parent)
+            }
+            Wait::EventGateway => self.gateway_decided(owner, target),
+            _ => {
+                let NodeKind::BoundaryMessage { interrupting, .. } = &self.model.node(target).kind
+                else {
+                    return Err(StepError::Nondeterminism(sub.node));
+                };
+                let parent = self.state.tokens[owner].parent;
+                if *interrupting {
+                    let token = self.state.tokens.remove(owner);
+                    if matches!(token.wait, Wait::SubProcess) {
+                        self.terminate_scope(Some(token.id));
+                    }
+                    self.cancel_token(token);
+                }
+                let id = self.next_number();
+                self.queue.push_back(Pending {
+                    id,
+                    node: target,
+                    parent,
+                    via: None,
+                    triggered: false,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// The event `target` after the event-based gateway whose token is at `owner` happened
+    /// first: the gateway's other subscriptions and timers are disarmed and the token passes
+    /// through `target`.
+    fn gateway_decided(&mut self, owner: usize, target: NodeIdx) -> Result<(), StepError> {
+        let token = self.take_token(owner);
+        let gateway = self.node_idx(&token.node)?;
+        let model = self.model;
+        let flow = model
+            .node(gateway)
+            .outgoing
+            .iter()
+            .copied()
+            .find(|f| model.flow(*f).target == target);
+        self.events.push(Event::GatewayDecided {
+            node: token.node.clone(),
+            flows: flow.iter().map(|f| model.flow(*f).id.clone()).collect(),
+        });
+        self.events.push(Event::ActivityCompleted {
+            node: token.node.clone(),
+        });
+        self.queue.push_back(Pending {
+            id: token.id,
+            node: target,
+            parent: token.parent,
+            via: flow,
+            triggered: true,
+        });
+        Ok(())
+    }
+
+    /// The child of a call activity ended: its outputs are copied and the token moves on.
+    fn complete_call(
+        &mut self,
+        child: InstanceId,
+        variables: &Map<String, Value>,
+    ) -> Result<(), StepError> {
+        let Some(pos) = self
+            .state
+            .tokens
+            .iter()
+            .position(|t| matches!(&t.wait, Wait::CallActivity { child: c } if *c == child))
+        else {
+            return Err(StepError::CallNotWaiting(child));
+        };
+        let node_id = self.state.tokens[pos].node.clone();
+        let node = self.node_idx(&node_id)?;
+        let NodeKind::CallActivity(call) = &self.model.node(node).kind else {
+            return Err(StepError::Nondeterminism(node_id));
+        };
+        let outputs = call.outputs.apply(variables);
+        self.events.push(Event::CallActivityCompleted {
+            node: node_id,
+            child,
+            variables: variables.clone(),
+        });
+        self.set_variables(outputs);
+        let token = self.take_token(pos);
+        self.leave(token.id, node, token.parent)
+    }
+
     // ---- timers ---------------------------------------------------------------------------
 
     fn working_days_from_now(&self, days: f64, node: &str) -> Result<DateTime<Utc>, StepError> {
@@ -774,11 +1102,16 @@ impl<'m> Run<'m> {
         job
     }
 
-    /// Arms the boundary timers of the activity a token now waits at.
+    /// Arms the boundary timers and message subscriptions of the activity a token now waits
+    /// at.
     fn arm_boundaries(&mut self, token: u32, activity: NodeIdx) -> Result<(), StepError> {
         let model = self.model;
         for &b in model.boundaries(activity) {
             let node = model.node(b);
+            if let NodeKind::BoundaryMessage { message, .. } = &node.kind {
+                self.subscribe(token, &node.id, message)?;
+                continue;
+            }
             let NodeKind::BoundaryTimer { timer, .. } = &node.kind else {
                 continue;
             };
@@ -841,8 +1174,22 @@ impl<'m> Run<'m> {
         Ok(())
     }
 
-    /// Disarms every timer of a token (`None`: the instance's own).
+    /// Disarms every timer and message subscription of a token (`None`: the instance's own
+    /// timers).
     fn disarm(&mut self, token: Option<u32>) {
+        if let Some(t) = token {
+            let (gone, kept): (Vec<Subscription>, Vec<Subscription>) =
+                std::mem::take(&mut self.state.subscriptions)
+                    .into_iter()
+                    .partition(|s| s.token == t);
+            self.state.subscriptions = kept;
+            for s in gone {
+                self.effects.push(Effect::SubscriptionClosed {
+                    instance: self.state.id,
+                    id: s.id,
+                });
+            }
+        }
         let (gone, kept): (Vec<ArmedTimer>, Vec<ArmedTimer>) =
             std::mem::take(&mut self.state.timers)
                 .into_iter()
@@ -912,6 +1259,21 @@ impl<'m> Run<'m> {
                 }
                 Ok(())
             }
+            ArmedKind::Gateway { node } => {
+                self.events.push(Event::TimerFired {
+                    job,
+                    node: node.clone(),
+                    count,
+                });
+                let Some(owner) = armed
+                    .token
+                    .and_then(|id| self.state.tokens.iter().position(|t| t.id == id))
+                else {
+                    return Err(StepError::TimerNotArmed(job));
+                };
+                let target = self.node_idx(node)?;
+                self.gateway_decided(owner, target)
+            }
             ArmedKind::Boundary { node } => {
                 let b = self.node_idx(node)?;
                 let NodeKind::BoundaryTimer {
@@ -958,6 +1320,7 @@ impl<'m> Run<'m> {
                     node: b,
                     parent,
                     via: None,
+                    triggered: false,
                 });
                 Ok(())
             }
@@ -966,7 +1329,7 @@ impl<'m> Run<'m> {
 
     fn timer_node_of(&self, armed: &ArmedTimer) -> String {
         match &armed.kind {
-            ArmedKind::Boundary { node } => node.clone(),
+            ArmedKind::Boundary { node } | ArmedKind::Gateway { node } => node.clone(),
             ArmedKind::Sla { .. } => armed
                 .token
                 .and_then(|id| self.state.tokens.iter().find(|t| t.id == id))
@@ -1015,7 +1378,21 @@ impl<'m> Run<'m> {
                     how: Closed::Cancelled,
                 });
             }
-            Wait::SubProcess => {
+            Wait::SubProcess | Wait::Message { .. } | Wait::EventGateway => {
+                self.events
+                    .push(Event::ActivityCancelled { node: token.node });
+            }
+            Wait::CallActivity { child } => {
+                let n = self.next_number();
+                let job = self.state.id.job_id(n);
+                self.effects.push(Effect::Outbox(OutboxJob {
+                    id: job,
+                    kind: JobKind::CallCancel,
+                    instance: self.state.id,
+                    node: token.node.clone(),
+                    payload: serde_json::json!({ "parent": self.state.id, "child": child }),
+                    due_at: self.now,
+                }));
                 self.events
                     .push(Event::ActivityCancelled { node: token.node });
             }
@@ -1041,6 +1418,22 @@ impl<'m> Run<'m> {
             self.state.status = InstanceStatus::Completed;
             self.state.ended_at = Some(self.now);
             self.events.push(Event::InstanceCompleted);
+            if let Some(parent) = self.state.called_by.clone() {
+                let n = self.next_number();
+                let job = self.state.id.job_id(n);
+                self.effects.push(Effect::Outbox(OutboxJob {
+                    id: job,
+                    kind: JobKind::CallReturn,
+                    instance: self.state.id,
+                    node: parent.node.clone(),
+                    payload: serde_json::json!({
+                        "parent": parent.instance,
+                        "child": self.state.id,
+                        "variables": self.state.variables,
+                    }),
+                    due_at: self.now,
+                }));
+            }
         }
         Ok(())
     }
@@ -1052,12 +1445,106 @@ impl<'m> Run<'m> {
             node: node.id.clone(),
             element: node.kind.element_name().to_owned(),
         });
+        if p.triggered {
+            return self.leave(p.id, p.node, p.parent);
+        }
         match &node.kind {
             NodeKind::StartEvent
             | NodeKind::TimerStartEvent { .. }
+            | NodeKind::MessageStartEvent { .. }
             | NodeKind::BoundaryTimer { .. }
+            | NodeKind::BoundaryMessage { .. }
             | NodeKind::ManualTask
             | NodeKind::Task => self.leave(p.id, p.node, p.parent),
+            NodeKind::MessageCatchEvent { message } | NodeKind::ReceiveTask { message } => {
+                let subscription = self.subscribe(p.id, &node.id, message)?;
+                self.state.tokens.push(Token {
+                    id: p.id,
+                    node: node.id.clone(),
+                    parent: p.parent,
+                    wait: Wait::Message { subscription },
+                });
+                self.arm_boundaries(p.id, p.node)
+            }
+            NodeKind::EventBasedGateway => {
+                self.state.tokens.push(Token {
+                    id: p.id,
+                    node: node.id.clone(),
+                    parent: p.parent,
+                    wait: Wait::EventGateway,
+                });
+                for &f in &node.outgoing {
+                    let target = model.node(model.flow(f).target);
+                    match &target.kind {
+                        NodeKind::MessageCatchEvent { message }
+                        | NodeKind::ReceiveTask { message } => {
+                            self.subscribe(p.id, &target.id, message)?;
+                        }
+                        NodeKind::TimerCatchEvent { timer } => {
+                            let Some(due) = self.timer_due(&target.id, timer, self.now, 0, None)?
+                            else {
+                                continue;
+                            };
+                            let job = self.new_timer_job(&target.id, due);
+                            self.state.timers.push(ArmedTimer {
+                                job,
+                                token: Some(p.id),
+                                kind: ArmedKind::Gateway {
+                                    node: target.id.clone(),
+                                },
+                                armed_at: self.now,
+                                due_at: due,
+                                fired: 0,
+                            });
+                        }
+                        _ => return Err(StepError::Nondeterminism(target.id.clone())),
+                    }
+                }
+                Ok(())
+            }
+            NodeKind::MessageThrowEvent(throw) | NodeKind::SendTask(throw) => {
+                self.throw(&node.id, throw)?;
+                self.leave(p.id, p.node, p.parent)
+            }
+            NodeKind::CallActivity(call) => {
+                let n = self.next_number();
+                let child = self.state.id.child_id(n);
+                let job = self.state.id.job_id(n);
+                let version = match call.version {
+                    CalledVersion::Latest => None,
+                    CalledVersion::Fixed(v) => Some(v),
+                };
+                let variables = call.inputs.apply(&self.state.variables);
+                self.state.tokens.push(Token {
+                    id: p.id,
+                    node: node.id.clone(),
+                    parent: p.parent,
+                    wait: Wait::CallActivity { child },
+                });
+                self.events.push(Event::CallActivityStarted {
+                    node: node.id.clone(),
+                    child,
+                    process: call.process.clone(),
+                    version,
+                });
+                self.effects.push(Effect::Outbox(OutboxJob {
+                    id: job,
+                    kind: JobKind::CallStart,
+                    instance: self.state.id,
+                    node: node.id.clone(),
+                    payload: serde_json::json!({
+                        "parent": self.state.id,
+                        "node": node.id,
+                        "child": child,
+                        "process": call.process,
+                        "version": version,
+                        "business_key": self.state.business_key,
+                        "variables": variables,
+                    }),
+                    due_at: self.now,
+                }));
+                self.arm_boundaries(p.id, p.node)
+            }
             NodeKind::TimerCatchEvent { timer } => {
                 let Some(due) = self.timer_due(&node.id, timer, self.now, 0, None)? else {
                     return Err(StepError::Timer {
@@ -1197,6 +1684,7 @@ impl<'m> Run<'m> {
                     node: *start,
                     parent: Some(p.id),
                     via: None,
+                    triggered: false,
                 });
                 self.arm_boundaries(p.id, p.node)
             }
@@ -1241,6 +1729,7 @@ impl<'m> Run<'m> {
                 node: self.model.flow(*flow).target,
                 parent,
                 via: Some(*flow),
+                triggered: false,
             });
         }
     }

@@ -3,7 +3,7 @@
 //!
 //! [`app`] merges one router per resource (`deployments`, `instances`, `tasks`,
 //! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, `dossiers`,
-//! `directives`, `audit`, `forms`, `webhooks`, and `openapi`: the
+//! `directives`, `audit`, `forms`, `webhooks`, `messages`, and `openapi`: the
 //! OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`); handlers are thin:
 //! extract, call the engine, turn the answer into JSON with the same functions as the CLI's
 //! `--json` (`crate::output`).
@@ -29,6 +29,7 @@ pub mod forms;
 pub mod health;
 pub mod incidents;
 pub mod instances;
+pub mod messages;
 pub mod metrics;
 pub mod openapi;
 pub mod portal;
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(directives::router())
         .merge(exchange::router())
+        .merge(messages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

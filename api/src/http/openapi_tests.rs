@@ -39,6 +39,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/external-tasks/{id}/failure"),
     ("get", "/incidents"),
     ("post", "/incidents/{job}/retry"),
+    ("post", "/messages"),
     ("get", "/events"),
     ("get", "/events/stream"),
     ("get", "/statistics"),

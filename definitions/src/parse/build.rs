@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use crate::diagnostic::{Diagnostic, DiagnosticKind, Position};
 use crate::expr::Expression;
 use crate::model::{
-    Assignment, DefinitionKey, Flow, FlowIdx, Lane, Node, NodeIdx, NodeKind, Process,
-    RequiredDocument, UserTask,
+    Assignment, CallActivity, CalledVersion, DefinitionKey, Flow, FlowIdx, Lane, MessageRef,
+    MessageThrow, Node, NodeIdx, NodeKind, Process, RequiredDocument, UserTask, VariableMapping,
 };
-use crate::timer::{Timer, TimerKind};
+use crate::timer::{IsoDuration, Timer, TimerKind};
 
 /// Index of the motcua dialect in the per-dialect arrays.
 pub(crate) const MOTCUA: usize = 0;
@@ -55,8 +55,18 @@ pub(crate) enum Tag {
     Sub,
     /// `intermediateCatchEvent` (timer only).
     Catch,
-    /// `boundaryEvent` (timer only).
+    /// `boundaryEvent` (timer or message).
     Boundary,
+    /// `receiveTask`.
+    Receive,
+    /// `sendTask`.
+    Send,
+    /// `intermediateThrowEvent` (message only).
+    Throw,
+    /// `eventBasedGateway`.
+    EventGateway,
+    /// `callActivity`.
+    Call,
 }
 
 impl Tag {
@@ -75,6 +85,11 @@ impl Tag {
             "subProcess" => Tag::Sub,
             "intermediateCatchEvent" => Tag::Catch,
             "boundaryEvent" => Tag::Boundary,
+            "receiveTask" => Tag::Receive,
+            "sendTask" => Tag::Send,
+            "intermediateThrowEvent" => Tag::Throw,
+            "eventBasedGateway" => Tag::EventGateway,
+            "callActivity" => Tag::Call,
             _ => return None,
         })
     }
@@ -113,6 +128,51 @@ pub(crate) struct NodeB {
     pub attached_to: Option<String>,
     /// A boundary event's `cancelActivity` (default true).
     pub interrupting: bool,
+    /// The `messageRef` of its `messageEventDefinition` (or of a receive or send task), with
+    /// where it was read.
+    pub message_ref: Option<(String, Position)>,
+    /// Whether a `messageEventDefinition` was read.
+    pub message_def: bool,
+    /// Where the `messageEventDefinition` starts.
+    pub message_def_position: Position,
+    /// motcua `correlationKey` on the element (wins over the message's Zeebe subscription).
+    pub correlation_key: Option<String>,
+    /// motcua `variables` of a throw: the payload's variable names.
+    pub throw_variables: Option<Vec<String>>,
+    /// motcua `ttl` of a throw.
+    pub ttl: Option<IsoDuration>,
+    /// A call activity's settings.
+    pub call: CallB,
+}
+
+/// A call activity as read.
+#[derive(Debug, Default)]
+pub(crate) struct CallB {
+    /// `calledElement` (BPMN, Camunda 7).
+    pub called_element: Option<String>,
+    /// Zeebe `zeebe:calledElement processId`.
+    pub zeebe_process: Option<String>,
+    /// Camunda `calledElementVersion` when the binding is `version`.
+    pub version: Option<i32>,
+    /// Camunda `camunda:in`.
+    pub inputs: VariableMapping,
+    /// Camunda `camunda:out`.
+    pub outputs: VariableMapping,
+    /// Whether a Zeebe `calledElement` was read (Zeebe's defaults then apply).
+    pub zeebe: bool,
+    /// Zeebe `propagateAllParentVariables` (default true).
+    pub zeebe_all_in: bool,
+    /// Zeebe `propagateAllChildVariables` (default true).
+    pub zeebe_all_out: bool,
+}
+
+/// A definitions-level `bpmn:message` as read.
+#[derive(Debug, Clone)]
+pub(crate) struct MessageB {
+    pub id: String,
+    pub name: Option<String>,
+    /// Zeebe `zeebe:subscription correlationKey`.
+    pub key: Option<String>,
 }
 
 /// A `timerEventDefinition` as read.
@@ -157,6 +217,13 @@ impl NodeB {
             working_days: None,
             attached_to: None,
             interrupting: true,
+            message_ref: None,
+            message_def: false,
+            message_def_position: Position::default(),
+            correlation_key: None,
+            throw_variables: None,
+            ttl: None,
+            call: CallB::default(),
         }
     }
 }
@@ -244,7 +311,7 @@ fn merge(a: &[Assignment; 3]) -> Assignment {
 
 impl ProcessB {
     /// Resolves references and builds the model; every problem goes to `self.diags`.
-    pub fn build(&mut self, file: &str) -> Option<Process> {
+    pub fn build(&mut self, file: &str, messages: &HashMap<String, MessageB>) -> Option<Process> {
         let mut node_ids: HashMap<&str, NodeIdx> = HashMap::new();
         for (i, n) in self.nodes.iter().enumerate() {
             node_ids.entry(n.id.as_str()).or_insert(NodeIdx(i as u32));
@@ -354,7 +421,60 @@ impl ProcessB {
                     }
                 },
             };
+            let message = match n.message_def || matches!(n.tag, Tag::Receive | Tag::Send) {
+                true => self.message(file, n, messages, &mut diags),
+                false => None,
+            };
             let kind = match n.tag {
+                Tag::Start if n.message_def => match message {
+                    Some(message) => NodeKind::MessageStartEvent { message },
+                    None => NodeKind::StartEvent,
+                },
+                Tag::Catch if n.message_def => match message {
+                    Some(message) => NodeKind::MessageCatchEvent { message },
+                    None => NodeKind::Task,
+                },
+                Tag::Receive => match message {
+                    Some(message) => NodeKind::ReceiveTask { message },
+                    None => NodeKind::Task,
+                },
+                Tag::Send | Tag::Throw if first(&n.topic).is_some() => NodeKind::ServiceTask {
+                    topic: first(&n.topic).unwrap_or_default(),
+                    retries: first(&n.retries).unwrap_or(3),
+                },
+                Tag::Send | Tag::Throw => match message {
+                    Some(message) => {
+                        let throw = MessageThrow {
+                            message,
+                            variables: n.throw_variables.clone(),
+                            ttl: n.ttl,
+                        };
+                        match n.tag {
+                            Tag::Send => NodeKind::SendTask(throw),
+                            _ => NodeKind::MessageThrowEvent(throw),
+                        }
+                    }
+                    None => {
+                        if n.tag == Tag::Throw && !n.has_event_definition {
+                            diags.push(diag(
+                                file,
+                                DiagnosticKind::UnsupportedElement,
+                                "intermediateThrowEvent",
+                                Some(&n.id),
+                                n.position,
+                                "an intermediate throw event without an event definition is \
+                                 not executed: add a messageEventDefinition (motcua publishes \
+                                 the message), or remove the event",
+                            ));
+                        }
+                        NodeKind::Task
+                    }
+                },
+                Tag::EventGateway => NodeKind::EventBasedGateway,
+                Tag::Call => match self.call(file, n, &mut diags) {
+                    Some(call) => NodeKind::CallActivity(call),
+                    None => NodeKind::Task,
+                },
                 Tag::Start => match &n.timer {
                     Some(timer) => NodeKind::TimerStartEvent {
                         timer: timer.clone(),
@@ -382,11 +502,16 @@ impl ProcessB {
                     if n.timer.is_none() && !n.has_event_definition {
                         diags.push(needs_timer(file, n, "boundaryEvent"));
                     }
-                    match (&n.timer, attached) {
-                        (Some(timer), Some(attached_to)) => NodeKind::BoundaryTimer {
+                    match (&n.timer, message, attached) {
+                        (Some(timer), _, Some(attached_to)) => NodeKind::BoundaryTimer {
                             attached_to,
                             interrupting: n.interrupting,
                             timer: timer.clone(),
+                        },
+                        (None, Some(message), Some(attached_to)) => NodeKind::BoundaryMessage {
+                            attached_to,
+                            interrupting: n.interrupting,
+                            message,
                         },
                         _ => NodeKind::Task,
                     }
@@ -493,13 +618,16 @@ impl ProcessB {
             }
         }
 
-        // The none start event, else the first timer start event.
+        // The none start event, else the first timer or message start event.
         let start = nodes
             .iter()
             .position(|n| n.kind == NodeKind::StartEvent && n.parent.is_none())
             .or_else(|| {
                 nodes.iter().position(|n| {
-                    matches!(n.kind, NodeKind::TimerStartEvent { .. }) && n.parent.is_none()
+                    matches!(
+                        n.kind,
+                        NodeKind::TimerStartEvent { .. } | NodeKind::MessageStartEvent { .. }
+                    ) && n.parent.is_none()
                 })
             });
         let start = match start {
@@ -512,7 +640,7 @@ impl ProcessB {
                     Some(&self.id),
                     self.position,
                     "the process has no start event: draw one none start event (without a \
-                     trigger) where the procedure begins, or timer start events",
+                     trigger) where the procedure begins, or timer or message start events",
                 ));
                 NodeIdx(0)
             }
@@ -543,6 +671,121 @@ impl ProcessB {
 }
 
 impl ProcessB {
+    /// Resolves the message of a message event, receive task or send task: its `messageRef`
+    /// names a `bpmn:message` of the file; the correlation key is motcua `correlationKey` on
+    /// the element, else the message's Zeebe subscription key.
+    fn message(
+        &self,
+        file: &str,
+        n: &NodeB,
+        messages: &HashMap<String, MessageB>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<MessageRef> {
+        let element = n.tag_name();
+        let Some((r, position)) = n.message_ref.clone() else {
+            if n.refused_child {
+                return None;
+            }
+            let (element, position) = match n.message_def {
+                true => ("messageEventDefinition", n.message_def_position),
+                false => (element, n.position),
+            };
+            diags.push(diag(
+                file,
+                DiagnosticKind::InvalidAttribute,
+                element,
+                Some(&n.id),
+                position,
+                "the element names no message: set messageRef to the id of a <bpmn:message> \
+                 (in the modeler: Message > Global message reference)",
+            ));
+            return None;
+        };
+        let Some(m) = messages.get(&r) else {
+            let element = match n.message_def {
+                true => "messageEventDefinition",
+                false => element,
+            };
+            diags.push(diag(
+                file,
+                DiagnosticKind::DanglingFlow,
+                element,
+                Some(&n.id),
+                position,
+                format!(
+                    "messageRef `{r}` names no <bpmn:message> of the file: add <bpmn:message \
+                     id=\"{r}\" name=\"...\"/> under <bpmn:definitions> or fix the reference"
+                ),
+            ));
+            return None;
+        };
+        let key_text = n.correlation_key.clone().or_else(|| m.key.clone());
+        let correlation_key = match key_text {
+            None => None,
+            Some(text) => match Expression::parse(&text) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    diags.push(diag(
+                        file,
+                        DiagnosticKind::Expression,
+                        element,
+                        Some(&n.id),
+                        n.position,
+                        format!(
+                            "the correlation key `{text}` does not parse: {} at character {}; \
+                             write an expression such as `=dossierCode`",
+                            e.message,
+                            e.offset + 1
+                        ),
+                    ));
+                    return None;
+                }
+            },
+        };
+        Some(MessageRef {
+            id: m.id.clone(),
+            name: m.name.clone().unwrap_or_else(|| m.id.clone()),
+            correlation_key,
+        })
+    }
+
+    /// A call activity's called process, version binding and variable mappings.
+    fn call(&self, file: &str, n: &NodeB, diags: &mut Vec<Diagnostic>) -> Option<CallActivity> {
+        let c = &n.call;
+        let Some(process) = c.called_element.clone().or_else(|| c.zeebe_process.clone()) else {
+            if !n.refused_child {
+                diags.push(diag(
+                    file,
+                    DiagnosticKind::InvalidAttribute,
+                    "callActivity",
+                    Some(&n.id),
+                    n.position,
+                    "the call activity names no process: set calledElement (or a Zeebe \
+                     calledElement processId) to the id of the process to start",
+                ));
+            }
+            return None;
+        };
+        if n.refused_child {
+            return None;
+        }
+        let mut inputs = c.inputs.clone();
+        let mut outputs = c.outputs.clone();
+        if c.zeebe && c.called_element.is_none() {
+            inputs.all |= c.zeebe_all_in;
+            outputs.all |= c.zeebe_all_out;
+        }
+        Some(CallActivity {
+            process,
+            version: match c.version {
+                Some(v) => CalledVersion::Fixed(v),
+                None => CalledVersion::Latest,
+            },
+            inputs,
+            outputs,
+        })
+    }
+
     /// Resolves a boundary event's `attachedToRef` to an activity that may carry boundary
     /// events (user, service or manual task, task, sub-process).
     fn attached(
@@ -586,13 +829,20 @@ impl ProcessB {
         };
         let target = &self.nodes[idx.0 as usize];
         match target.tag {
-            Tag::User | Tag::Service | Tag::Manual | Tag::Task | Tag::Sub => Some(idx),
+            Tag::User
+            | Tag::Service
+            | Tag::Manual
+            | Tag::Task
+            | Tag::Sub
+            | Tag::Receive
+            | Tag::Call => Some(idx),
             _ => {
                 report(
                     DiagnosticKind::UnsupportedElement,
                     format!(
-                        "a boundary event on `{r}` (a {}) is not supported: attach timers to a \
-                         user task, service task, manual task, task or sub-process",
+                        "a boundary event on `{r}` (a {}) is not supported: attach it to a \
+                         user task, service task, manual task, task, receive task, call \
+                         activity or sub-process",
                         target.tag_name()
                     ),
                 );
@@ -611,12 +861,12 @@ fn needs_timer(file: &str, n: &NodeB, element: &str) -> Diagnostic {
         }
         Tag::Catch => {
             "an intermediate catch event without an event definition waits for \
-                       nothing: add a timerEventDefinition (motcua executes timer catch events), \
-                       or remove the event"
+                       nothing: add a timerEventDefinition or a messageEventDefinition, or \
+                       remove the event"
         }
         _ => {
             "a boundary event without an event definition is never triggered: add a \
-              timerEventDefinition (motcua executes timer boundary events), or remove the event"
+              timerEventDefinition or a messageEventDefinition, or remove the event"
         }
     };
     let kind = match n.tag {
@@ -642,6 +892,11 @@ impl NodeB {
             Tag::Sub => "subProcess",
             Tag::Catch => "intermediateCatchEvent",
             Tag::Boundary => "boundaryEvent",
+            Tag::Receive => "receiveTask",
+            Tag::Send => "sendTask",
+            Tag::Throw => "intermediateThrowEvent",
+            Tag::EventGateway => "eventBasedGateway",
+            Tag::Call => "callActivity",
         }
     }
 }

@@ -14,47 +14,73 @@
 //! name, id and position; it never silently drops something that changes what runs.
 //!
 //! - **Executed** (inside a `process` or embedded `subProcess`): `startEvent` (none; at process
-//!   level also with a `timerEventDefinition`), `endEvent` (none, or with
-//!   `terminateEventDefinition`), `intermediateCatchEvent` with a `timerEventDefinition`,
-//!   `boundaryEvent` with a `timerEventDefinition` on a `userTask`, `serviceTask`, `manualTask`,
-//!   `task` or `subProcess` (`attachedToRef`; `cancelActivity`, default `true`, makes it
-//!   interrupting), `userTask`, `serviceTask` (external worker topic), `manualTask`, `task`,
-//!   `exclusiveGateway`, `parallelGateway`, `inclusiveGateway`, `subProcess`, `sequenceFlow`
-//!   with an optional `conditionExpression`, and `laneSet`/`lane`/`childLaneSet`/`flowNodeRef`
-//!   (a node belongs to its innermost lane).
+//!   level also with a `timerEventDefinition` or a `messageEventDefinition`), `endEvent` (none,
+//!   or with `terminateEventDefinition`), `intermediateCatchEvent` with a `timerEventDefinition`
+//!   or a `messageEventDefinition`, `intermediateThrowEvent` with a `messageEventDefinition`,
+//!   `boundaryEvent` with a `timerEventDefinition` or a `messageEventDefinition` on a
+//!   `userTask`, `serviceTask`, `manualTask`, `task`, `receiveTask`, `callActivity` or
+//!   `subProcess` (`attachedToRef`; `cancelActivity`, default `true`, makes it interrupting),
+//!   `userTask`, `serviceTask` (external worker topic), `manualTask`, `task`, `receiveTask`
+//!   (`messageRef`), `sendTask` (`messageRef`; with an external-worker topic, Camunda
+//!   `camunda:type="external"` or a Zeebe task definition, it is a worker's job like a service
+//!   task, and so is a message throw event with a Zeebe task definition), `callActivity`,
+//!   `exclusiveGateway`, `parallelGateway`, `inclusiveGateway`, `eventBasedGateway` (each
+//!   outgoing flow to a message or timer catch event or a receive task), `subProcess`,
+//!   `sequenceFlow` with an optional `conditionExpression`, and `laneSet`/`lane`/
+//!   `childLaneSet`/`flowNodeRef` (a node belongs to its innermost lane).
 //!   A `timerEventDefinition` holds one `timeDuration`, `timeDate` or `timeCycle` (text or CDATA;
 //!   `xsi:type` ignored), read by [`crate::timer::TimerSpec::parse`]: ISO 8601 durations, dates
 //!   (Vietnam time without an offset) and repeating intervals, cron expressions, or a FEEL
 //!   (`=`) / `${...}` expression evaluated when the timer is armed. `motcua:workingDays="2"` on
 //!   the definition or on the event (it then needs no time child, and wins over one) is a
 //!   duration in working days.
+//!   **Messages**: `messageRef` names a definitions-level `bpmn:message` (`id`, `name`: the name
+//!   is what correlation matches, the id when there is no name). The correlation key is an
+//!   expression (`=dossierCode`) evaluated against the instance's variables when the catcher
+//!   is entered or the message thrown: `motcua:correlationKey` on the catching or throwing
+//!   element wins over the message's Zeebe `zeebe:subscription correlationKey` (Camunda 7 has
+//!   no key on the message). A throw publishes the instance's variables, or only those named
+//!   by `motcua:variables="a b"`, and `motcua:ttl` (ISO duration, default PT1H, `PT0S`: not
+//!   buffered) says how long it waits for a catcher.
+//!   **Call activities**: `calledElement` (or Zeebe `zeebe:calledElement processId`, a literal
+//!   id), Camunda `calledElementBinding` `latest` (default), `deployment` (read as latest:
+//!   motcua does not track deployments per version) or `version` with
+//!   `calledElementVersion`; `camunda:in`/`camunda:out` with `source`/`target` or
+//!   `variables="all"` (`businessKey` accepted: the child always inherits the parent's
+//!   business key); Zeebe `propagateAllParentVariables`/`propagateAllChildVariables` (default
+//!   true, Zeebe's defaults). Without any mapping nothing is copied (Camunda 7's default).
 //! - **Skipped** (no execution semantics here): diagram interchange (`bpmndi`, `dc`, `di`),
 //!   `documentation`, `textAnnotation`, `association`, `group`, `category`, data objects and
 //!   stores with their references, `ioSpecification`, `property`, data input/output
 //!   associations (variables are instance-wide; data objects are documentation), `incoming`/
 //!   `outgoing` children (the flows' `sourceRef`/`targetRef` are the truth), everything at
-//!   definitions level except `process` (`collaboration` with its `participant`s and
-//!   `messageFlow`s, `message`, `signal`, `error`, `itemDefinition`, ...: none of it runs
-//!   without the message/signal/error events, which are refused), elements of unknown
-//!   namespaces, and these extension elements: `camunda:properties`, `zeebe:properties`,
-//!   `zeebe:userTask`, `camunda:failedJobRetryTimeCycle` and any other vendor element not listed
-//!   below. Attributes motcua does not know (`camunda:asyncBefore`, `camunda:dueDate`, ...) are
+//!   definitions level except `process` and `message` (`collaboration` with its
+//!   `participant`s and `messageFlow`s — message flows are drawings: correlation is by name
+//!   and key —, `signal`, `error`, `itemDefinition`, ...: none of it runs without the
+//!   signal/error events, which are refused), elements of unknown namespaces, and these
+//!   extension elements: `camunda:properties`, `zeebe:properties`, `zeebe:userTask`,
+//!   `camunda:failedJobRetryTimeCycle` and any other vendor element not listed below.
+//!   Attributes motcua does not know (`camunda:asyncBefore`, `camunda:dueDate`, ...) are
 //!   ignored.
-//! - **Refused**: every other BPMN element in a process (`intermediateThrowEvent`,
-//!   `scriptTask`, `sendTask`, `receiveTask`, `businessRuleTask`, `callActivity`,
-//!   `eventBasedGateway`, `complexGateway`, `transaction`, `adHocSubProcess`, event
-//!   sub-processes), events with any other event definition (message, signal, error,
-//!   escalation, conditional, compensation, link...: the diagnostic names the event definition
-//!   and its own position, with the event's id), events with more than one event definition,
-//!   timer start events inside a sub-process (an embedded sub-process starts with a none start
-//!   event), intermediate catch and boundary events without an event definition, boundary
-//!   events on anything but a task or sub-process, bad timer values (`invalid-attribute` at the
-//!   value's position, saying which format is expected), loop characteristics,
-//!   `potentialOwner`/`humanPerformer` (use motcua attributes), conditions in a language other
-//!   than FEEL/JUEL, Java delegates (`camunda:class`, `camunda:delegateExpression`,
-//!   `camunda:expression`), and the extension elements that change execution: input/output
-//!   mappings (`camunda:inputOutput`, `zeebe:ioMapping`), listeners, `camunda:formData`,
-//!   `camunda:connector`, `camunda:field`, `zeebe:taskHeaders`, and any motcua element.
+//! - **Refused**: every other BPMN element in a process (`scriptTask`, `businessRuleTask`,
+//!   `complexGateway`, `transaction`, `adHocSubProcess`, event sub-processes), events with
+//!   any other event definition (signal, error, escalation, conditional, compensation,
+//!   link..., and message end events: the diagnostic names the event definition and its own
+//!   position, with the event's id), events with more than one event definition, timer and
+//!   message start events inside a sub-process (an embedded sub-process starts with a none
+//!   start event), intermediate catch, throw and boundary events without an event definition,
+//!   message elements whose `messageRef` is missing or names no message, boundary events on
+//!   anything but the activities above, flows from an event-based gateway to anything but a
+//!   catch event or receive task, bad timer values (`invalid-attribute` at the value's
+//!   position, saying which format is expected), a bad `motcua:ttl`, call activities without
+//!   a called process, with a `processId` expression (`="..."`), another
+//!   `calledElementBinding` (`versionTag`) or a `camunda:in`/`out` `sourceExpression`, loop
+//!   characteristics, `potentialOwner`/`humanPerformer` (use motcua attributes), conditions in
+//!   a language other than FEEL/JUEL, Java delegates (`camunda:class`,
+//!   `camunda:delegateExpression`, `camunda:expression`, on service and send tasks), and the
+//!   extension elements that change execution: input/output mappings (`camunda:inputOutput`,
+//!   `zeebe:ioMapping`), listeners, `camunda:formData`, `camunda:connector`, `camunda:field`,
+//!   `zeebe:taskHeaders`, and any motcua element.
 //!
 //! # Which processes are deployed
 //!
@@ -78,6 +104,8 @@
 mod build;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_messages;
 mod xml;
 
 use std::collections::HashMap;
@@ -88,7 +116,7 @@ use crate::timer::{Timer, TimerKind};
 
 use build::{diag, literal_only, parse_days, parse_list, parse_retries, parse_single};
 use build::{AssignValue, CAMUNDA, MOTCUA, ZEEBE};
-use build::{FlowB, LaneB, NodeB, ProcessB, Tag, TimerB};
+use build::{FlowB, LaneB, MessageB, NodeB, ProcessB, Tag, TimerB};
 use xml::{Element, Ev, Ns, Pump, XmlError};
 
 /// Parses every process of a BPMN file. Not yet validated: see [`crate::validate`].
@@ -118,6 +146,10 @@ enum Frame {
     LaneSet(Option<usize>),
     Lane(usize),
     FlowNodeRef(usize),
+    /// A definitions-level `bpmn:message`.
+    Message(usize),
+    /// The `extensionElements` of a message.
+    MessageExtensions(usize),
 }
 
 /// Whose `extensionElements` are being read.
@@ -145,6 +177,8 @@ struct Parser<'a> {
     condition_position: Position,
     /// Where the timer value being read starts.
     timer_value_position: Position,
+    /// The file's `bpmn:message`s (resolved when the processes are built).
+    messages: Vec<MessageB>,
 }
 
 impl<'a> Parser<'a> {
@@ -161,6 +195,7 @@ impl<'a> Parser<'a> {
             text: String::new(),
             condition_position: Position::default(),
             timer_value_position: Position::default(),
+            messages: Vec::new(),
         }
     }
 
@@ -263,7 +298,29 @@ impl<'a> Parser<'a> {
                 self.push(Frame::Process, &e);
                 Ok(())
             }
+            (Frame::Definitions, Ns::Bpmn, "message") => {
+                let id = self.required_id(&e);
+                self.messages.push(MessageB {
+                    id,
+                    name: text_attr(&e, Ns::None, "name"),
+                    key: None,
+                });
+                self.push(Frame::Message(self.messages.len() - 1), &e);
+                Ok(())
+            }
             (Frame::Definitions, _, _) => self.pump.skip(&e),
+            (Frame::Message(i), Ns::Bpmn, "extensionElements") => {
+                self.push(Frame::MessageExtensions(i), &e);
+                Ok(())
+            }
+            (Frame::Message(_), _, _) => self.pump.skip(&e),
+            (Frame::MessageExtensions(i), Ns::Zeebe, "subscription") => {
+                if let Some(m) = self.messages.get_mut(i) {
+                    m.key = text_attr(&e, Ns::None, "correlationKey");
+                }
+                self.pump.skip(&e)
+            }
+            (Frame::MessageExtensions(_), _, _) => self.pump.skip(&e),
 
             // <process> and <subProcess>: flow elements.
             (Frame::Process | Frame::SubProcess(_), Ns::Bpmn, "subProcess") => {
@@ -432,6 +489,14 @@ impl<'a> Parser<'a> {
                 self.zeebe_task_definition(i, &e);
                 self.pump.skip(&e)
             }
+            (Frame::Extensions(Owner::Node(i)), Ns::Camunda, "in" | "out") => {
+                self.camunda_mapping(i, &e);
+                self.pump.skip(&e)
+            }
+            (Frame::Extensions(Owner::Node(i)), Ns::Zeebe, "calledElement") => {
+                self.zeebe_called_element(i, &e);
+                self.pump.skip(&e)
+            }
             (Frame::Extensions(_), Ns::Zeebe, "ioMapping")
             | (Frame::Extensions(_), Ns::Camunda, "inputOutput") => self.refuse(
                 &e,
@@ -561,7 +626,9 @@ impl<'a> Parser<'a> {
             | Frame::Extensions(_)
             | Frame::Flow(_)
             | Frame::LaneSet(_)
-            | Frame::Lane(_) => {}
+            | Frame::Lane(_)
+            | Frame::Message(_)
+            | Frame::MessageExtensions(_) => {}
         }
     }
 
@@ -833,6 +900,7 @@ impl<'a> Parser<'a> {
                 node.default = text_attr(e, Ns::None, "default");
             }
             Tag::Boundary => {
+                node.correlation_key = text_attr(e, Ns::Motcua, "correlationKey");
                 node.attached_to = text_attr(e, Ns::None, "attachedToRef");
                 match e.attr(Ns::None, "cancelActivity").map(str::trim) {
                     None | Some("true") => node.interrupting = true,
@@ -852,8 +920,66 @@ impl<'a> Parser<'a> {
             }
             Tag::Catch => {
                 node.working_days = text_attr(e, Ns::Motcua, "workingDays");
+                node.correlation_key = text_attr(e, Ns::Motcua, "correlationKey");
             }
-            Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub => {}
+            Tag::Receive => {
+                node.message_ref = text_attr(e, Ns::None, "messageRef").map(|r| (r, e.position));
+                node.correlation_key = text_attr(e, Ns::Motcua, "correlationKey");
+            }
+            Tag::Send | Tag::Throw => {
+                if e.local == "sendTask" {
+                    node.message_ref =
+                        text_attr(e, Ns::None, "messageRef").map(|r| (r, e.position));
+                    if e.attr(Ns::Camunda, "type") == Some("external") {
+                        node.topic[CAMUNDA] = text_attr(e, Ns::Camunda, "topic");
+                    }
+                }
+                node.topic[MOTCUA] = text_attr(e, Ns::Motcua, "topic");
+                node.correlation_key = text_attr(e, Ns::Motcua, "correlationKey");
+                if let Some(v) = e.attr(Ns::Motcua, "variables") {
+                    let names: Vec<String> = v
+                        .split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    node.throw_variables = Some(names);
+                }
+                if let Some(v) = e.attr(Ns::Motcua, "ttl") {
+                    match crate::timer::IsoDuration::parse(v.trim()) {
+                        Ok(d) => node.ttl = Some(d),
+                        Err(err) => problems.push(format!(
+                            "ttl `{v}` is not an ISO 8601 duration ({}): write e.g. `PT1H`, or \
+                             `PT0S` for a message that is not kept when nobody waits for it",
+                            err.0
+                        )),
+                    }
+                }
+            }
+            Tag::Call => {
+                node.call.called_element = text_attr(e, Ns::None, "calledElement");
+                match e.attr(Ns::Camunda, "calledElementBinding").map(str::trim) {
+                    None | Some("latest") | Some("deployment") => {}
+                    Some("version") => {
+                        match e
+                            .attr(Ns::Camunda, "calledElementVersion")
+                            .map(|v| v.trim().parse::<i32>())
+                        {
+                            Some(Ok(v)) if v >= 1 => node.call.version = Some(v),
+                            _ => problems.push(
+                                "calledElementBinding=\"version\" needs \
+                                 camunda:calledElementVersion, a version number from 1"
+                                    .to_owned(),
+                            ),
+                        }
+                    }
+                    Some(other) => problems.push(format!(
+                        "calledElementBinding `{other}` is not supported: use `latest` (the \
+                         default), `deployment` (read as latest) or `version` with \
+                         camunda:calledElementVersion"
+                    )),
+                }
+            }
+            Tag::End | Tag::Manual | Tag::Task | Tag::Parallel | Tag::Sub | Tag::EventGateway => {}
         }
         for m in problems {
             self.invalid(e, Some(&id), m);
@@ -959,20 +1085,29 @@ impl<'a> Parser<'a> {
             self.push(Frame::Timer(i), e);
             return Ok(());
         }
+        let message = e.local == "messageEventDefinition";
+        if first && message && matches!(tag, Tag::Catch | Tag::Boundary | Tag::Throw)
+            || first && message && tag == Tag::Start && !nested
+        {
+            node.message_def = true;
+            node.message_def_position = e.position;
+            node.message_ref = text_attr(e, Ns::None, "messageRef").map(|r| (r, e.position));
+            return self.pump.skip(e);
+        }
         if tag == Tag::End && first && e.local == "terminateEventDefinition" {
             node.terminate = true;
             return self.pump.skip(e);
         }
         node.refused_child = true;
         let (kind, instead) = match tag {
-            Tag::Start if timer => (
+            Tag::Start if timer || message => (
                 "a start event of a sub-process",
                 "an embedded sub-process starts with a none start event when a token reaches it",
             ),
             Tag::Start => (
                 "a start event",
-                "use a none start event (instances are started through the API) or a timer \
-                 start event",
+                "use a none start event (instances are started through the API), a timer \
+                 start event or a message start event",
             ),
             Tag::End => (
                 "an end event",
@@ -980,12 +1115,17 @@ impl<'a> Parser<'a> {
             ),
             Tag::Catch => (
                 "an intermediate catch event",
-                "only timer catch events are executed; model the wait as a user task",
+                "only timer and message catch events are executed; model the wait as a user \
+                 task",
             ),
             Tag::Boundary => (
                 "a boundary event",
-                "only timer boundary events are executed; model the other outcome with a \
-                 gateway after the activity",
+                "only timer and message boundary events are executed; model the other outcome \
+                 with a gateway after the activity",
+            ),
+            Tag::Throw => (
+                "an intermediate throw event",
+                "only message throw events are executed",
             ),
             _ => ("this element", "remove the event definition"),
         };
@@ -1091,6 +1231,110 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `camunda:in` / `camunda:out` of a call activity: `source` + `target`, or
+    /// `variables="all"`; `businessKey` is accepted (the child inherits the business key);
+    /// `sourceExpression` is refused.
+    fn camunda_mapping(&mut self, i: u32, e: &Element) {
+        let input = e.local == "in";
+        let id = self.node_mut(i).map(|n| (n.id.clone(), n.tag));
+        let Some((id, tag)) = id else {
+            return;
+        };
+        if tag != Tag::Call {
+            return;
+        }
+        let problem = if e.attr(Ns::None, "sourceExpression").is_some() {
+            Some(
+                "sourceExpression in a camunda:in/out mapping is not supported: map a variable \
+                 with source and target, or set the value in a variable first"
+                    .to_owned(),
+            )
+        } else if e.attr(Ns::None, "variables").map(str::trim) == Some("all") {
+            if let Some(n) = self.node_mut(i) {
+                let m = if input {
+                    &mut n.call.inputs
+                } else {
+                    &mut n.call.outputs
+                };
+                m.all = true;
+            }
+            None
+        } else if e.attr(Ns::None, "businessKey").is_some() {
+            None
+        } else {
+            match (
+                text_attr(e, Ns::None, "source"),
+                text_attr(e, Ns::None, "target"),
+            ) {
+                (Some(source), target) => {
+                    let target = target.unwrap_or_else(|| source.clone());
+                    if let Some(n) = self.node_mut(i) {
+                        let m = if input {
+                            &mut n.call.inputs
+                        } else {
+                            &mut n.call.outputs
+                        };
+                        m.pairs.push((source, target));
+                    }
+                    None
+                }
+                (None, _) => Some(format!(
+                    "camunda:{} needs source and target (or variables=\"all\")",
+                    e.local
+                )),
+            }
+        };
+        if let Some(m) = problem {
+            if let Some(n) = self.node_mut(i) {
+                n.refused_child = true;
+            }
+            let d = diag(
+                self.file,
+                DiagnosticKind::UnsupportedElement,
+                &e.local,
+                Some(&id),
+                e.position,
+                m,
+            );
+            self.report(d);
+        }
+    }
+
+    /// Zeebe `calledElement processId="..." propagateAllChildVariables="..."`.
+    fn zeebe_called_element(&mut self, i: u32, e: &Element) {
+        let process = text_attr(e, Ns::None, "processId");
+        let flag = |name: &str| e.attr(Ns::None, name).map(str::trim) != Some("false");
+        let (all_in, all_out) = (
+            flag("propagateAllParentVariables"),
+            flag("propagateAllChildVariables"),
+        );
+        let Some(id) = self.node_mut(i).map(|n| n.id.clone()) else {
+            return;
+        };
+        if process.as_deref().is_some_and(|p| p.starts_with('=')) {
+            if let Some(n) = self.node_mut(i) {
+                n.refused_child = true;
+            }
+            let d = diag(
+                self.file,
+                DiagnosticKind::UnsupportedElement,
+                "calledElement",
+                Some(&id),
+                e.position,
+                "a processId computed by an expression is not supported: name the called \
+                 process literally (processId=\"my-process\")",
+            );
+            self.report(d);
+            return;
+        }
+        if let Some(n) = self.node_mut(i) {
+            n.call.zeebe = true;
+            n.call.zeebe_process = process;
+            n.call.zeebe_all_in = all_in;
+            n.call.zeebe_all_out = all_out;
+        }
+    }
+
     fn zeebe_task_definition(&mut self, i: u32, e: &Element) {
         let topic = text_attr(e, Ns::None, "type");
         let retries = e.attr(Ns::None, "retries").map(parse_retries);
@@ -1127,6 +1371,10 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         let mut diags = std::mem::take(&mut self.diags);
         let total = self.processes.len();
+        let mut messages = HashMap::new();
+        for m in std::mem::take(&mut self.messages) {
+            messages.entry(m.id.clone()).or_insert(m);
+        }
         for mut p in std::mem::take(&mut self.processes) {
             let selected = match any_executable {
                 true => p.executable,
@@ -1135,7 +1383,7 @@ impl<'a> Parser<'a> {
             if !selected {
                 continue;
             }
-            match p.build(self.file) {
+            match p.build(self.file, &messages) {
                 Some(process) => out.push(process),
                 None => diags.append(&mut p.diags),
             }
@@ -1164,7 +1412,7 @@ impl<'a> Parser<'a> {
 
 /// Attributes that make an otherwise supported element unsupported.
 fn refused_attributes(e: &Element) -> Option<&'static str> {
-    if e.local != "serviceTask" {
+    if e.local != "serviceTask" && e.local != "sendTask" {
         return None;
     }
     let java = ["class", "delegateExpression", "expression"]
@@ -1195,15 +1443,10 @@ fn loop_message(local: &str) -> String {
 
 fn unsupported_message(local: &str) -> String {
     let instead = match local {
-        "intermediateThrowEvent" => {
-            "throw events (message, signal, escalation, ...) are not executed; remove it, or use \
-             a service task for an external worker"
-        }
-        "scriptTask" | "businessRuleTask" | "sendTask" | "receiveTask" => {
+        "scriptTask" | "businessRuleTask" => {
             "use a service task with motcua:topic, done by an external worker"
         }
-        "callActivity" => "use an embedded sub-process",
-        "eventBasedGateway" | "complexGateway" => "use an exclusive, parallel or inclusive gateway",
+        "complexGateway" => "use an exclusive, parallel, inclusive or event-based gateway",
         "transaction" | "adHocSubProcess" => "use an embedded sub-process",
         _ => "remove it or replace it by a supported element",
     };

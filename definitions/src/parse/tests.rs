@@ -365,7 +365,7 @@ fn unsupported_elements() {
     check(
         &doc(body),
         "
-        5:5 unsupported-element messageEventDefinition s
+        5:5 dangling-flow messageEventDefinition s
         8:49 unsupported-element errorEventDefinition b
         10:5 unsupported-element signalEventDefinition wait
         12:25 unsupported-element escalationEventDefinition e
@@ -862,8 +862,8 @@ fn bad_timers() {
         "13:3 dangling-flow boundaryEvent b2: attachedToRef `ghost` names no flow node of \
          process `p`: attach the boundary event to an existing task or sub-process",
         "14:3 unsupported-element boundaryEvent b3: a boundary event on `g` (a \
-         exclusiveGateway) is not supported: attach timers to a user task, service task, manual \
-         task, task or sub-process",
+         exclusiveGateway) is not supported: attach it to a user task, service task, manual \
+         task, task, receive task, call activity or sub-process",
         "16:54 unsupported-element timerEventDefinition ss: a start event of a sub-process with a \
          `timerEventDefinition` is not supported (`ss`): an embedded sub-process starts with a \
          none start event when a token reaches it",
@@ -877,14 +877,14 @@ fn bad_timers() {
         "20:96 unsupported-element x b5: a timer value is text (a duration, date, cycle or \
          expression), not XML elements",
         "21:3 unsupported-element boundaryEvent b6: a boundary event without an event definition \
-         is never triggered: add a timerEventDefinition (motcua executes timer boundary events), \
-         or remove the event",
+         is never triggered: add a timerEventDefinition or a messageEventDefinition, or remove the \
+         event",
         "22:3 unsupported-element intermediateCatchEvent w7: an intermediate catch event without \
-         an event definition waits for nothing: add a timerEventDefinition (motcua executes \
-         timer catch events), or remove the event",
-        "23:3 unsupported-element intermediateThrowEvent t1: `intermediateThrowEvent` is not \
-         supported: motcua does not execute it; throw events (message, signal, escalation, ...) \
-         are not executed; remove it, or use a service task for an external worker",
+         an event definition waits for nothing: add a timerEventDefinition or a \
+         messageEventDefinition, or remove the event",
+        "23:3 unsupported-element intermediateThrowEvent t1: an intermediate throw event without \
+         an event definition is not executed: add a messageEventDefinition (motcua publishes the \
+         message), or remove the event",
     ];
     let actual = messages(&doc(body));
     for (a, e) in actual.iter().zip(expect.iter()) {
@@ -897,7 +897,6 @@ fn bad_timers() {
 fn other_boundary_definitions_stay_refused() {
     for def in [
         "errorEventDefinition",
-        "messageEventDefinition",
         "signalEventDefinition",
         "escalationEventDefinition",
         "conditionalEventDefinition",
@@ -917,8 +916,8 @@ fn other_boundary_definitions_stay_refused() {
             messages(&doc(&body)),
             [format!(
                 "6:49 unsupported-element {def} b: a boundary event with a `{def}` is not \
-                 supported (`b`): only timer boundary events are executed; model the other \
-                 outcome with a gateway after the activity"
+                 supported (`b`): only timer and message boundary events are executed; model \
+                 the other outcome with a gateway after the activity"
             )]
         );
     }

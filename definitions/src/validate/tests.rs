@@ -204,7 +204,7 @@ fn start_events_with_timers() {
         messages(&doc(body)),
         [
             "3:1 start-event process p: the process has no start event: draw one none start event \
-          (without a trigger) where the procedure begins, or timer start events"
+          (without a trigger) where the procedure begins, or timer or message start events"
         ]
     );
     // Two none start events are still wrong beside a timer start event; every start is a root
@@ -259,7 +259,7 @@ fn boundary_events() {
         messages(&doc(&body)),
         [
             "7:3 no-path-to-end boundaryEvent mute: boundary event `mute` has no outgoing flow: \
-             connect it to the path taken when its timer fires",
+             connect it to the path taken when its timer fires or its message comes",
             "9:3 no-path-to-end boundaryEvent loop: no end event can be reached from `loop`: \
              connect it on towards an end event",
             "10:3 unreachable userTask island: `island` cannot be reached from the start event of \
@@ -269,8 +269,8 @@ fn boundary_events() {
             "12:3 no-path-to-end task spin: no end event can be reached from `spin`: connect it \
              on towards an end event",
             "17:3 dangling-flow sequenceFlow f4: the flow ends at boundary event `fed`: a \
-             boundary event is triggered by its timer, never by a flow; connect the flow to the \
-             activity",
+             boundary event is triggered by its timer or message, never by a flow; connect the \
+             flow to the activity",
         ]
     );
 }

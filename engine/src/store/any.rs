@@ -14,6 +14,7 @@ use super::{
     WebhookRow,
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
+use crate::command::MessageRecord;
 use crate::dossier::{ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord};
 use crate::ids::{InstanceId, JobId, TaskId};
 
@@ -311,6 +312,39 @@ impl Store for AnyStore {
 
     async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
         delegate!(self, s => s.commit_timer_start(job, commit))
+    }
+
+    async fn oldest_subscription(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        delegate!(self, s => s.oldest_subscription(name, key))
+    }
+
+    async fn buffer_message(&self, message: &MessageRecord) -> Result<bool, StoreError> {
+        delegate!(self, s => s.buffer_message(message))
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        delegate!(self, s => s.message(id))
+    }
+
+    async fn deliverable_messages(
+        &self,
+        instance: Option<InstanceId>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(InstanceId, MessageRecord)>, StoreError> {
+        delegate!(self, s => s.deliverable_messages(instance, now, limit))
+    }
+
+    async fn close_job(&self, job: JobId) -> Result<bool, StoreError> {
+        delegate!(self, s => s.close_job(job))
+    }
+
+    async fn remove_expired_messages(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        delegate!(self, s => s.remove_expired_messages(before))
     }
 
     async fn fail_unowned_job(

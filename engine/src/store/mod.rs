@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::chain::SealedEvent;
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
-use crate::command::{Effect, JobRecord, TaskRecord};
+use crate::command::{Effect, JobRecord, MessageRecord, TaskRecord};
 use crate::dossier::{
     ApplicantDocument, ApplicantKind, DocumentRecord, DossierRecord, SignatureRecord,
 };
@@ -357,6 +357,8 @@ pub struct DueJob {
     pub fired: u32,
     /// When it was due.
     pub due_at: DateTime<Utc>,
+    /// What an outbox job carries (JSON).
+    pub payload: Option<String>,
 }
 
 /// What one cleanup batch removed.
@@ -825,6 +827,48 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<DueJob>, StoreError>> + Send;
+
+    /// The instance holding the oldest message subscription of `name` with `key` (`""`: no
+    /// key), if any.
+    fn oldest_subscription(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<InstanceId>, StoreError>> + Send;
+
+    /// Buffers a message nobody waits for; false (nothing written) when a message with its id
+    /// was buffered or taken already.
+    fn buffer_message(
+        &self,
+        message: &MessageRecord,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// A message, buffered or taken, by id.
+    fn message(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+
+    /// Up to `limit` buffered messages, unexpired at `now`, that a waiting subscription
+    /// matches (of `instance` only, when given), oldest message first, with that
+    /// subscription's instance.
+    fn deliverable_messages(
+        &self,
+        instance: Option<InstanceId>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<(InstanceId, MessageRecord)>, StoreError>> + Send;
+
+    /// Closes an open job whose effect was applied elsewhere (an outbox job); false when it
+    /// was not open.
+    fn close_job(&self, job: JobId) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes buffered messages that expired before `before` (taken ones stay: their ids
+    /// keep a message from being applied twice).
+    fn remove_expired_messages(
+        &self,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Fires a timer start: writes the new instance (as [`Store::commit`]) and, in the same
     /// transaction, closes the job — unless it is no longer open, in which case nothing is

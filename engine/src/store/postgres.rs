@@ -33,7 +33,7 @@ use super::{
     TaskSort, WebhookProgress, WebhookRow, SIGNATURE_COLUMNS,
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
-use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::command::{Effect, JobKind, JobRecord, MessageRecord, TaskRecord};
 use crate::directive::{AssignmentChange, AssignmentState, DirectiveEffect, DirectiveSource};
 use crate::dossier::{
     ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord, DossierState,
@@ -504,6 +504,86 @@ async fn write_effect(
                 .await
                 .map_err(commit_error)?;
         }
+        Effect::SubscriptionOpened(r) => {
+            sqlx::query(
+                "INSERT INTO message_subscriptions (instance_id, subscription, node_id, name, \
+                 correlation_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(r.instance.to_string())
+            .bind(r.id as i64)
+            .bind(&r.node)
+            .bind(&r.name)
+            .bind(r.correlation_key.clone().unwrap_or_default())
+            .bind(r.created_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::SubscriptionClosed { instance, id } => {
+            sqlx::query(
+                "DELETE FROM message_subscriptions WHERE instance_id = $1 AND subscription = $2",
+            )
+            .bind(instance.to_string())
+            .bind(*id as i64)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
+        Effect::MessageRecorded(m) => {
+            let payload = serde_json::to_string(&m.payload).map_err(|e| corrupt("message", e))?;
+            sqlx::query(
+                "INSERT INTO buffered_messages (id, name, correlation_key, payload, created_at, \
+                 expires_at, state, consumed_by) VALUES ($1, $2, $3, $4, $5, $6, 'consumed', $7)",
+            )
+            .bind(&m.id)
+            .bind(&m.name)
+            .bind(m.correlation_key.clone().unwrap_or_default())
+            .bind(payload)
+            .bind(m.created_at)
+            .bind(m.expires_at)
+            .bind(m.consumed_by.map(|i| i.to_string()))
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_unique_violation() => {
+                    StoreError::Duplicate("message id".into())
+                }
+                _ => commit_error(e),
+            })?;
+        }
+        Effect::BufferedConsumed { message, instance } => {
+            let done = sqlx::query(
+                "UPDATE buffered_messages SET state = 'consumed', consumed_by = $1 \
+                 WHERE id = $2 AND state = 'buffered' AND expires_at > $3",
+            )
+            .bind(instance.to_string())
+            .bind(message)
+            .bind(at)
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+            if done.rows_affected() == 0 {
+                // Taken by another instance, or expired: nothing of this command is written.
+                return Err(StoreError::VersionConflict);
+            }
+        }
+        Effect::Outbox(j) => {
+            sqlx::query(
+                "INSERT INTO jobs (id, kind, instance_id, node_id, topic, state, retries, due_at, \
+                 created_at, payload) VALUES ($1, $2, $3, $4, '', 'open', $5, $6, $7, $8)",
+            )
+            .bind(j.id.to_string())
+            .bind(j.kind.as_str())
+            .bind(j.instance.to_string())
+            .bind(&j.node)
+            .bind(crate::step::TIMER_RETRIES as i64)
+            .bind(j.due_at)
+            .bind(at)
+            .bind(j.payload.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(commit_error)?;
+        }
         Effect::Dossier(d) => write_dossier_effect(conn, d, at).await?,
         Effect::Exchange(x) => write_exchange_effect(conn, x).await?,
         Effect::Directive(d) => write_directive_effect(conn, d, at).await?,
@@ -919,6 +999,24 @@ fn due_job(r: &PgRow) -> Result<DueJob, StoreError> {
         retries: retries.clamp(0, u32::MAX as i64) as u32,
         fired: fired.clamp(0, u32::MAX as i64) as u32,
         due_at: r.try_get("due_at").map_err(backend)?,
+        payload: r.try_get("payload").map_err(backend)?,
+    })
+}
+
+fn message_row(r: &PgRow) -> Result<MessageRecord, StoreError> {
+    let key: String = r.try_get("correlation_key").map_err(backend)?;
+    let payload: String = r.try_get("payload").map_err(backend)?;
+    let consumed_by: Option<String> = r.try_get("consumed_by").map_err(backend)?;
+    Ok(MessageRecord {
+        id: r.try_get("id").map_err(backend)?,
+        name: r.try_get("name").map_err(backend)?,
+        correlation_key: (!key.is_empty()).then_some(key),
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt("message payload", e))?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        expires_at: r.try_get("expires_at").map_err(backend)?,
+        consumed_by: consumed_by
+            .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()?,
     })
 }
 
@@ -1857,7 +1955,7 @@ impl Store for PostgresStore {
     async fn job(&self, id: JobId) -> Result<Option<DueJob>, StoreError> {
         let row = sqlx::query(
             "SELECT id, kind, instance_id, definition_key, definition_version, node_id, topic, \
-             retries, fired, due_at FROM jobs WHERE id = $1",
+             retries, fired, due_at, payload FROM jobs WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -1878,13 +1976,14 @@ impl Store for PostgresStore {
             "WITH picked AS MATERIALIZED ( \
                SELECT id FROM jobs WHERE state = 'open' AND due_at <= $1 \
                AND (lock_expires_at IS NULL OR lock_expires_at <= $1) \
-               AND (kind IN ('timer', 'timer_start') \
+               AND (kind IN ('timer', 'timer_start', 'message', 'call_start', 'call_return', \
+                             'call_cancel') \
                     OR (kind = 'external' AND topic = ANY($2::text[]))) \
                ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
              UPDATE jobs j SET lock_owner = $4, lock_expires_at = $5 FROM picked \
              WHERE j.id = picked.id \
              RETURNING j.id, j.kind, j.instance_id, j.definition_key, j.definition_version, \
-               j.node_id, j.topic, j.retries, j.fired, j.due_at",
+               j.node_id, j.topic, j.retries, j.fired, j.due_at, j.payload",
         )
         .bind(now)
         .bind(topics)
@@ -1901,6 +2000,107 @@ impl Store for PostgresStore {
 
     async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
         self.write(&commit, Some(job)).await
+    }
+
+    async fn oldest_subscription(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT instance_id FROM message_subscriptions WHERE name = $1 \
+             AND correlation_key = $2 ORDER BY created_at, instance_id, subscription LIMIT 1",
+        )
+        .bind(name)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()
+    }
+
+    async fn buffer_message(&self, m: &MessageRecord) -> Result<bool, StoreError> {
+        let payload = serde_json::to_string(&m.payload).map_err(|e| corrupt("message", e))?;
+        let done = sqlx::query(
+            "INSERT INTO buffered_messages (id, name, correlation_key, payload, created_at, \
+             expires_at, state) VALUES ($1, $2, $3, $4, $5, $6, 'buffered') \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&m.id)
+        .bind(&m.name)
+        .bind(m.correlation_key.clone().unwrap_or_default())
+        .bind(payload)
+        .bind(m.created_at)
+        .bind(m.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM buffered_messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(message_row).transpose()
+    }
+
+    async fn deliverable_messages(
+        &self,
+        instance: Option<InstanceId>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(InstanceId, MessageRecord)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.*, w.instance_id AS waiting FROM buffered_messages m \
+             CROSS JOIN LATERAL (SELECT s.instance_id FROM message_subscriptions s \
+               WHERE s.name = m.name AND s.correlation_key = m.correlation_key \
+               AND ($1::text IS NULL OR s.instance_id = $1) \
+               ORDER BY s.created_at, s.instance_id, s.subscription LIMIT 1) w \
+             WHERE m.state = 'buffered' AND m.expires_at > $2 \
+             ORDER BY m.created_at, m.id LIMIT $3",
+        )
+        .bind(instance.map(|i| i.to_string()))
+        .bind(now)
+        .bind(limit.min(10_000) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let waiting: String = r.try_get("waiting").map_err(backend)?;
+            out.push((
+                InstanceId::from_uuid(parse_uuid(&waiting)?),
+                message_row(r)?,
+            ));
+        }
+        Ok(out)
+    }
+
+    async fn close_job(&self, job: JobId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'completed', lock_owner = NULL, lock_expires_at = NULL \
+             WHERE id = $1 AND state = 'open'",
+        )
+        .bind(job.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_expired_messages(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM buffered_messages WHERE state = 'buffered' AND expires_at < $1",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
     async fn fail_unowned_job(

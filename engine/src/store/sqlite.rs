@@ -26,7 +26,7 @@ use super::{
     TaskSort, WebhookProgress, WebhookRow, SIGNATURE_COLUMNS,
 };
 use crate::checkpoint::{CheckpointRecord, Coverage, Head};
-use crate::command::{Effect, JobKind, JobRecord, TaskRecord};
+use crate::command::{Effect, JobKind, JobRecord, MessageRecord, TaskRecord};
 use crate::directive::{AssignmentChange, AssignmentState, DirectiveEffect, DirectiveSource};
 use crate::dossier::{
     Applicant, ApplicantDocument, ApplicantKind, DocumentRecord, DossierEffect, DossierRecord,
@@ -528,6 +528,76 @@ fn push_effect(
         } => {
             push_timer_start(q, *job, key, *version, node, *fired, *due_at, at);
         }
+        Effect::SubscriptionOpened(r) => {
+            q.push(
+                "INSERT INTO message_subscriptions (instance_id, subscription, node_id, name, \
+                 correlation_key, created_at) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(r.instance.to_string())
+                .push_bind(r.id as i64)
+                .push_bind(r.node.clone())
+                .push_bind(r.name.clone())
+                .push_bind(r.correlation_key.clone().unwrap_or_default())
+                .push_bind(r.created_at);
+            q.push(");\n");
+        }
+        Effect::SubscriptionClosed { instance, id } => {
+            q.push("DELETE FROM message_subscriptions WHERE instance_id = ")
+                .push_bind(instance.to_string())
+                .push(" AND subscription = ")
+                .push_bind(*id as i64)
+                .push(";\n");
+        }
+        Effect::MessageRecorded(m) => {
+            let payload = serde_json::to_string(&m.payload).map_err(|e| corrupt("message", e))?;
+            q.push(
+                "INSERT INTO buffered_messages (id, name, correlation_key, payload, created_at, \
+                 expires_at, state, consumed_by) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(m.id.clone())
+                .push_bind(m.name.clone())
+                .push_bind(m.correlation_key.clone().unwrap_or_default())
+                .push_bind(payload)
+                .push_bind(m.created_at)
+                .push_bind(m.expires_at)
+                .push_bind("consumed")
+                .push_bind(m.consumed_by.map(|i| i.to_string()));
+            q.push(");\n");
+        }
+        Effect::BufferedConsumed { message, instance } => {
+            // A message already taken (or expired) makes `state` NULL: the batch fails.
+            q.push(
+                "UPDATE buffered_messages SET state = CASE WHEN state = 'buffered' AND \
+                 expires_at > ",
+            )
+            .push_bind(at)
+            .push(" THEN 'consumed' END, consumed_by = ")
+            .push_bind(instance.to_string())
+            .push(" WHERE id = ")
+            .push_bind(message.clone())
+            .push(";\n");
+        }
+        Effect::Outbox(j) => {
+            let payload = j.payload.to_string();
+            q.push(
+                "INSERT INTO jobs (id, kind, instance_id, node_id, topic, state, retries, due_at, \
+                 created_at, payload) VALUES (",
+            );
+            let mut v = q.separated(", ");
+            v.push_bind(j.id.to_string())
+                .push_bind(j.kind.as_str())
+                .push_bind(j.instance.to_string())
+                .push_bind(j.node.clone())
+                .push_bind("")
+                .push_bind("open")
+                .push_bind(crate::step::TIMER_RETRIES as i64)
+                .push_bind(j.due_at)
+                .push_bind(at)
+                .push_bind(payload);
+            q.push(");\n");
+        }
         Effect::Dossier(d) => push_dossier_effect(q, d, at)?,
         Effect::Exchange(x) => push_exchange_effect(q, x),
         Effect::Directive(d) => push_directive_effect(q, d, at),
@@ -1014,6 +1084,12 @@ fn commit_error(e: sqlx::Error) -> StoreError {
         }
         if message.contains("idempotency.key") {
             return StoreError::Duplicate("idempotency key".into());
+        }
+        if message.contains("buffered_messages.state") {
+            return StoreError::VersionConflict;
+        }
+        if message.contains("buffered_messages.id") {
+            return StoreError::Duplicate("message id".into());
         }
         if message.contains("instances.id") {
             return StoreError::Duplicate("instance id".into());
@@ -1937,7 +2013,7 @@ impl Store for SqliteStore {
     async fn job(&self, id: JobId) -> Result<Option<DueJob>, StoreError> {
         let row = sqlx::query(
             "SELECT id, kind, instance_id, definition_key, definition_version, node_id, topic, \
-             retries, fired, due_at FROM jobs WHERE id = ?",
+             retries, fired, due_at, payload FROM jobs WHERE id = ?",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
@@ -1962,7 +2038,10 @@ impl Store for SqliteStore {
             .push_bind(now)
             .push(" AND (lock_expires_at IS NULL OR lock_expires_at <= ")
             .push_bind(now)
-            .push(") AND (kind IN ('timer', 'timer_start')");
+            .push(
+                ") AND (kind IN ('timer', 'timer_start', 'message', 'call_start', 'call_return', \
+                 'call_cancel')",
+            );
         if !topics.is_empty() {
             q.push(" OR (kind = 'external' AND topic IN (");
             let mut list = q.separated(", ");
@@ -1975,12 +2054,113 @@ impl Store for SqliteStore {
             .push_bind(max.min(10_000) as i64)
             .push(
                 ") RETURNING id, kind, instance_id, definition_key, definition_version, node_id, \
-                 topic, retries, fired, due_at",
+                 topic, retries, fired, due_at, payload",
             );
         let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
         let mut jobs = rows.iter().map(due_job).collect::<Result<Vec<_>, _>>()?;
         jobs.sort_by_key(|j| (j.due_at, j.id));
         Ok(jobs)
+    }
+
+    async fn oldest_subscription(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        let row: Option<String> = sqlx::query_scalar(
+            "SELECT instance_id FROM message_subscriptions WHERE name = ? AND correlation_key = ? \
+             ORDER BY created_at, instance_id, subscription LIMIT 1",
+        )
+        .bind(name)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()
+    }
+
+    async fn buffer_message(&self, m: &MessageRecord) -> Result<bool, StoreError> {
+        let payload = serde_json::to_string(&m.payload).map_err(|e| corrupt("message", e))?;
+        let done = sqlx::query(
+            "INSERT INTO buffered_messages (id, name, correlation_key, payload, created_at, \
+             expires_at, state) VALUES (?, ?, ?, ?, ?, ?, 'buffered') ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&m.id)
+        .bind(&m.name)
+        .bind(m.correlation_key.clone().unwrap_or_default())
+        .bind(payload)
+        .bind(m.created_at)
+        .bind(m.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn message(&self, id: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM buffered_messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(message_row).transpose()
+    }
+
+    async fn deliverable_messages(
+        &self,
+        instance: Option<InstanceId>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(InstanceId, MessageRecord)>, StoreError> {
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT m.*, (SELECT s.instance_id FROM message_subscriptions s WHERE s.name = m.name \
+             AND s.correlation_key = m.correlation_key",
+        );
+        if let Some(i) = instance {
+            q.push(" AND s.instance_id = ").push_bind(i.to_string());
+        }
+        q.push(
+            " ORDER BY s.created_at, s.instance_id, s.subscription LIMIT 1) AS waiting \
+             FROM buffered_messages m WHERE m.state = 'buffered' AND m.expires_at > ",
+        )
+        .push_bind(now)
+        .push(" ORDER BY m.created_at, m.id");
+        let rows = q.build().fetch_all(&self.pool).await.map_err(backend)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let waiting: Option<String> = r.try_get("waiting").map_err(backend)?;
+            if let Some(i) = waiting {
+                out.push((InstanceId::from_uuid(parse_uuid(&i)?), message_row(r)?));
+                if out.len() >= limit as usize {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn close_job(&self, job: JobId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'completed', lock_owner = NULL, lock_expires_at = NULL \
+             WHERE id = ? AND state = 'open'",
+        )
+        .bind(job.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_expired_messages(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM buffered_messages WHERE state = 'buffered' AND expires_at < ?",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
     }
 
     async fn commit_timer_start(&self, job: JobId, commit: Commit<'_>) -> Result<bool, StoreError> {
@@ -2497,6 +2677,24 @@ fn due_job(r: &SqliteRow) -> Result<DueJob, StoreError> {
         retries: retries.max(0) as u32,
         fired: r.try_get::<i64, _>("fired").map_err(backend)?.max(0) as u32,
         due_at: r.try_get("due_at").map_err(backend)?,
+        payload: r.try_get("payload").map_err(backend)?,
+    })
+}
+
+fn message_row(r: &SqliteRow) -> Result<MessageRecord, StoreError> {
+    let key: String = r.try_get("correlation_key").map_err(backend)?;
+    let payload: String = r.try_get("payload").map_err(backend)?;
+    let consumed_by: Option<String> = r.try_get("consumed_by").map_err(backend)?;
+    Ok(MessageRecord {
+        id: r.try_get("id").map_err(backend)?,
+        name: r.try_get("name").map_err(backend)?,
+        correlation_key: (!key.is_empty()).then_some(key),
+        payload: serde_json::from_str(&payload).map_err(|e| corrupt("message payload", e))?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        expires_at: r.try_get("expires_at").map_err(backend)?,
+        consumed_by: consumed_by
+            .map(|i| parse_uuid(&i).map(InstanceId::from_uuid))
+            .transpose()?,
     })
 }
 

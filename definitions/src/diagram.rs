@@ -397,8 +397,11 @@ mod tests {
             .edges
             .iter()
             .map(|e| {
-                let points: Vec<String> =
-                    e.waypoints.iter().map(|(x, y)| format!("({x},{y})")).collect();
+                let points: Vec<String> = e
+                    .waypoints
+                    .iter()
+                    .map(|(x, y)| format!("({x},{y})"))
+                    .collect();
                 format!("{} {}", e.element, points.join(""))
             })
             .collect();

@@ -3,7 +3,7 @@
 //!
 //! [`app`] merges one router per resource (`deployments`, `instances`, `tasks`,
 //! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, `dossiers`,
-//! `directives`, `audit`, `forms`, `webhooks`, and `openapi`: the
+//! `directives`, `audit`, `forms`, `webhooks`, `openapi`, and the web front `crate::web`: the
 //! OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`); handlers are thin:
 //! extract, call the engine, turn the answer into JSON with the same functions as the CLI's
 //! `--json` (`crate::output`).
@@ -79,6 +79,7 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::router())
         .merge(directives::router())
         .merge(exchange::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -116,6 +117,8 @@ pub struct ServeConfig {
     pub worker: Option<WorkerConfig>,
     /// Where the bearer-token keys come from; none configured is open development mode.
     pub auth: auth::AuthConfig,
+    /// The web front's users file (`--web-users`); none: nobody logs in to the web pages.
+    pub web_users: Option<std::path::PathBuf>,
 }
 
 /// Serves the API until Ctrl-C or SIGTERM. Prints one line, `listening on http://ADDR`, once the
@@ -146,6 +149,14 @@ pub async fn serve(engine: Engine<AnyStore>, config: ServeConfig) -> Result<()> 
     });
 
     let mut state = AppState::new(engine.clone());
+    if let Some(path) = &config.web_users {
+        let users = crate::web::session::Users::load(path)?;
+        tracing::info!(users = users.len(), "web front: users loaded");
+        state = state.with_web(crate::web::Web::new(
+            users,
+            crate::web::session::SessionKey::random()?,
+        ));
+    }
     if let Some(keys) = keys {
         state = state.with_auth(keys);
     }

@@ -36,7 +36,9 @@ async fn web_pages(backend: Backend) {
             .await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
         assert!(refused.set_cookie.is_none());
-        assert!(refused.text.contains("Tên đăng nhập hoặc mật khẩu không đúng"));
+        assert!(refused
+            .text
+            .contains("Tên đăng nhập hoặc mật khẩu không đúng"));
     }
     // A forged cookie is no session.
     let forged = reqwest::Client::builder()
@@ -57,7 +59,11 @@ async fn web_pages(backend: Backend) {
         .get("/web/tasks?procedure=dang-ky-khai-sinh&state=open&q=Ti%E1%BA%BFp+nh%E1%BA%ADn")
         .await;
     assert_eq!(queue.status, StatusCode::OK, "{}", queue.text);
-    assert!(queue.text.contains(&format!("/web/tasks/{}", s.task)), "{}", queue.text);
+    assert!(
+        queue.text.contains(&format!("/web/tasks/{}", s.task)),
+        "{}",
+        queue.text
+    );
     assert!(queue.text.contains(&s.code));
     assert!(queue.text.contains("Trong hạn") || queue.text.contains("Sắp đến hạn"));
     let none = lan.get("/web/tasks?q=kh%C3%B4ng+c%C3%B3").await;
@@ -101,18 +107,34 @@ async fn web_pages(backend: Backend) {
     let invalid = lan
         .post(&path, &[("_csrf", &csrf), ("receiptNote", &long_note)])
         .await;
-    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text);
-    assert!(invalid.text.contains("aria-invalid=\"true\""), "{}", invalid.text);
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.text
+    );
+    assert!(
+        invalid.text.contains("aria-invalid=\"true\""),
+        "{}",
+        invalid.text
+    );
     assert!(invalid.text.contains("lỗi cần sửa"));
     assert!(invalid.text.contains(&long_note), "the values are kept");
     let done = lan
         .post(
             &path,
-            &[("_csrf", &csrf), ("receivedDocuments", "to-khai"), ("receivedDocuments", "giay-chung-sinh")],
+            &[
+                ("_csrf", &csrf),
+                ("receivedDocuments", "to-khai"),
+                ("receivedDocuments", "giay-chung-sinh"),
+            ],
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
-    assert!(done.location.unwrap_or_default().starts_with("/web/tasks?done="));
+    assert!(done
+        .location
+        .unwrap_or_default()
+        .starts_with("/web/tasks?done="));
 
     // The next step is the justice officer's.
     let mut binh = Browser::new(&base);
@@ -127,8 +149,18 @@ async fn web_pages(backend: Backend) {
     assert!(public.text.contains(&s.code));
     assert!(public.text.contains("Đăng ký khai sinh"));
     assert!(public.text.contains("Ngày hẹn trả kết quả"));
-    for private in [CITIZEN, PHONE, APPLICANT, "giay-chung-sinh", "to-khai.pdf", "Phú Thượng, Huế"] {
-        assert!(!public.text.contains(private), "{private} leaks on the public page");
+    for private in [
+        CITIZEN,
+        PHONE,
+        APPLICANT,
+        "giay-chung-sinh",
+        "to-khai.pdf",
+        "Phú Thượng, Huế",
+    ] {
+        assert!(
+            !public.text.contains(private),
+            "{private} leaks on the public page"
+        );
     }
     let missing = anonymous.get("/tra-cuu?ma=KHONG-CO").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -138,10 +170,24 @@ async fn web_pages(backend: Backend) {
     let process = binh.get("/web/processes/dang-ky-khai-sinh").await;
     assert_eq!(process.status, StatusCode::OK);
     assert!(process.text.contains("<svg"));
-    for node in ["nop-ho-so", "tiep-nhan", "tham-dinh", "ho-so-day-du", "yeu-cau-bo-sung", "phe-duyet", "tra-ket-qua"] {
-        assert!(process.text.contains(&format!("data-element=\"{node}\"")), "{node} is not drawn");
+    for node in [
+        "nop-ho-so",
+        "tiep-nhan",
+        "tham-dinh",
+        "ho-so-day-du",
+        "yeu-cau-bo-sung",
+        "phe-duyet",
+        "tra-ket-qua",
+    ] {
+        assert!(
+            process.text.contains(&format!("data-element=\"{node}\"")),
+            "{node} is not drawn"
+        );
     }
-    assert!(process.text.contains("1 đang chờ"), "the waiting task is counted");
+    assert!(
+        process.text.contains("1 đang chờ"),
+        "the waiting task is counted"
+    );
     assert!(binh.get("/web/processes/khong-co").await.status == StatusCode::NOT_FOUND);
 
     // The IOC: not for servants; a leader sees the charts.

@@ -119,7 +119,7 @@ pub fn diagram(d: &Diagram, waiting: &HashMap<String, Waiting>, title: &str) -> 
             } else {
                 text_block(
                     &mut out,
-                    &[name.clone()],
+                    std::slice::from_ref(name),
                     b.x + b.width / 2.0,
                     b.y + 15.0,
                     12.0,

@@ -149,7 +149,7 @@ async fn queue(
             state: task_state_label(&row.state).to_owned(),
         });
     }
-    let pages = ((total.max(0) as u32) + PAGE_SIZE - 1) / PAGE_SIZE;
+    let pages = (total.max(0) as u32).div_ceil(PAGE_SIZE);
     let link = |p: u32| {
         format!(
             "/web/tasks?procedure={}&state={}&q={}&page={p}",

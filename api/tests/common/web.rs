@@ -182,10 +182,7 @@ pub async fn setup(database: &str) -> Setup {
     let dossier: Value = submitted.json().await.expect("JSON");
     let code = dossier["code"].as_str().expect("a code").to_owned();
     let tasks: Value = http
-        .get(format!(
-            "{}/tasks?procedure=dang-ky-khai-sinh",
-            server.base
-        ))
+        .get(format!("{}/tasks?procedure=dang-ky-khai-sinh", server.base))
         .bearer_auth(&token)
         .send()
         .await
@@ -283,10 +280,7 @@ impl Browser {
 
     /// POST a form.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .form(fields);
+        let request = self.http.post(format!("{}{path}", self.base)).form(fields);
         self.answer(request).await
     }
 
@@ -295,7 +289,11 @@ impl Browser {
         let page = self
             .post(
                 "/web/login",
-                &[("user", user), ("password", PASSWORD), ("next", "/web/tasks")],
+                &[
+                    ("user", user),
+                    ("password", PASSWORD),
+                    ("next", "/web/tasks"),
+                ],
             )
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);

@@ -240,7 +240,14 @@ pub enum Cmd {
         /// The audience (`aud`) tokens must name.
         #[arg(long, env = "MOTCUA_JWT_AUDIENCE")]
         jwt_audience: Option<String>,
+        /// The web front's users (TOML `[[user]]` tables; `motcua web hash-password` makes
+        /// their password hashes). Without it nobody can log in to `/web/`.
+        #[arg(long, env = "MOTCUA_WEB_USERS")]
+        web_users: Option<std::path::PathBuf>,
     },
+    /// The web front's helpers.
+    #[command(subcommand)]
+    Web(WebCmd),
     /// Print an HS256 bearer token for `motcua serve --jwt-secret-file` (local use, the demo).
     Token(crate::token::TokenArgs),
     /// Remove finished instances (with their journal, tasks and jobs) that ended long ago.
@@ -436,4 +443,16 @@ impl WebhookArgs {
             max: std::time::Duration::from_millis(self.webhook_retry_max_ms.max(1)),
         }
     }
+}
+
+/// `motcua web ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum WebCmd {
+    /// Read a password from standard input (one line) and print its hash for the users file
+    /// of `motcua serve --web-users` (PBKDF2-HMAC-SHA256, random salt).
+    HashPassword {
+        /// PBKDF2 iterations.
+        #[arg(long, default_value_t = crate::web::session::DEFAULT_ITERATIONS)]
+        iterations: u32,
+    },
 }

@@ -401,6 +401,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::worker::run(&engine, &id, once, poll_ms, g.json).await
         }
         Cmd::Token(args) => crate::token::run(&args),
+        Cmd::Web(crate::cli::WebCmd::HashPassword { iterations }) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("give the password on standard input (one line)");
+            }
+            say!(
+                "{}",
+                crate::web::session::hash_password(password, iterations)?
+            );
+            Ok(())
+        }
         Cmd::Serve {
             listen,
             worker: _,
@@ -411,6 +426,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             jwks_file,
             jwt_issuer,
             jwt_audience,
+            web_users,
         } => {
             let auth = crate::http::auth::AuthConfig {
                 secret_file: jwt_secret_file,
@@ -428,6 +444,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 listen,
                 worker,
                 auth,
+                web_users,
             };
             crate::http::serve(engine, config).await
         }

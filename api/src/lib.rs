@@ -1,5 +1,5 @@
 //! motcua's front ends over the engine: the command line (`cli`, `commands`) and the HTTP API
-//! (`http`). The `motcua` binary (`main.rs`) is a thin shell over this library; the library is
+//! (`http`) with its web pages (`web`). The `motcua` binary (`main.rs`) is a thin shell over this library; the library is
 //! what the HTTP tests build their router from.
 //!
 //! This is the only crate that prints, parses arguments, speaks HTTP or uses `anyhow`: the
@@ -22,5 +22,6 @@ pub mod peers_config;
 pub mod signature_cli;
 pub mod signing_config;
 pub mod token;
+pub mod web;
 pub mod webhook_delivery;
 pub mod worker;

@@ -11,9 +11,11 @@
 //! - [`validate`]: the deploy-time checks (unique ids, dangling flows, reachability, gateways).
 //! - [`expr`]: the FEEL subset used for conditions (and Camunda 7 `${...}` conditions).
 //! - [`timer`]: timer values (ISO 8601 durations, dates, cycles, cron, working days).
+//! - [`diagram`]: the BPMN DI (shapes, edges, labels) read apart from execution, for drawing.
 #![deny(missing_docs)]
 
 pub mod diagnostic;
+pub mod diagram;
 /// The expression language (its own crate, shared with `forms`).
 pub use motcua_expr as expr;
 pub mod model;

@@ -488,7 +488,9 @@ pub async fn authenticate(
     let Some(keys) = state.auth.as_ref() else {
         return next.run(request).await;
     };
-    if PUBLIC_PATHS.contains(&request.uri().path()) {
+    // The web pages check their own session cookie (crate::web).
+    if PUBLIC_PATHS.contains(&request.uri().path()) || crate::web::is_web_path(request.uri().path())
+    {
         return next.run(request).await;
     }
     match bearer(&request).and_then(|token| keys.verify(token)) {

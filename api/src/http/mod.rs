@@ -3,8 +3,9 @@
 //!
 //! [`app`] merges one router per resource (`deployments`, `instances`, `tasks`,
 //! `external_tasks`, `incidents`, `events`, `stats`, `metrics`, `health`, `dossiers`,
-//! `directives`, `audit`, `forms`, `webhooks`, `messages`, and `openapi`: the
-//! OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`); handlers are thin:
+//! `directives`, `audit`, `forms`, `webhooks`, `messages`, `exchange`, `transfers`, `portal`,
+//! `openapi`: the OpenAPI 3 document at `/openapi.json` and a page of it at `/docs`), and the
+//! web front's pages (`crate::web`, server-rendered HTML); handlers are thin:
 //! extract, call the engine, turn the answer into JSON with the same functions as the CLI's
 //! `--json` (`crate::output`).
 //! Every failure is an [`ApiError`], answered as RFC 9457 problem+json with a stable `code`;
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(directives::router())
         .merge(exchange::router())
         .merge(messages::router())
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -122,6 +124,8 @@ pub struct ServeConfig {
     pub worker: Option<WorkerConfig>,
     /// Where the bearer-token keys come from; none configured is open development mode.
     pub auth: auth::AuthConfig,
+    /// The web front's users file (`--web-users`); none: nobody logs in to the web pages.
+    pub web_users: Option<std::path::PathBuf>,
 }
 
 /// Serves the API until Ctrl-C or SIGTERM. Prints one line, `listening on http://ADDR`, once the
@@ -152,6 +156,14 @@ pub async fn serve(engine: Engine<AnyStore>, config: ServeConfig) -> Result<()> 
     });
 
     let mut state = AppState::new(engine.clone());
+    if let Some(path) = &config.web_users {
+        let users = crate::web::session::Users::load(path)?;
+        tracing::info!(users = users.len(), "web front: users loaded");
+        state = state.with_web(crate::web::Web::new(
+            users,
+            crate::web::session::SessionKey::random()?,
+        ));
+    }
     if let Some(keys) = keys {
         state = state.with_auth(keys);
     }

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/tasks/{id}", get(task_page))
         .route("/web/tasks/{id}/claim", post(claim))
         .route("/web/tasks/{id}/complete", post(complete))
+        .route("/web/tasks/{id}/sign", post(sign))
         .route(
             "/web/dossiers/{code}/documents/{slot}/{version}",
             get(document),
@@ -215,6 +216,63 @@ struct DocumentLine {
     added: String,
 }
 
+/// A document slot the task requires a signature over, and who signed its latest version.
+#[derive(Serialize)]
+struct SignatureLine {
+    slot: String,
+    name: String,
+    /// The signers of the slot's latest version (certificate subjects).
+    signed_by: Vec<String>,
+    /// The slot has no document yet.
+    missing: bool,
+}
+
+/// The signatures `row`'s task requires (`motcua:requiresSignatures`) and where they stand.
+async fn required_signatures(
+    state: &AppState,
+    row: &TaskRow,
+    definition: &motcua_engine::DefinitionRef,
+    dossier: &motcua_engine::DossierView,
+) -> Result<Vec<SignatureLine>, WebError> {
+    let model = state.engine.model(definition).await?;
+    let slots = match model
+        .node_by_id(&row.record.node)
+        .map(|idx| &model.node(idx).kind)
+    {
+        Some(motcua_definitions::NodeKind::UserTask(t)) => t.requires_signatures.clone(),
+        _ => return Ok(Vec::new()),
+    };
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let signatures = state
+        .engine
+        .dossier_signatures(&dossier.dossier.code)
+        .await?;
+    Ok(slots
+        .into_iter()
+        .map(|slot| {
+            let latest = dossier.documents.iter().find(|d| d.slot == slot);
+            let name = model
+                .documents()
+                .iter()
+                .find(|d| d.slot == slot)
+                .map(|d| d.name.clone())
+                .unwrap_or_else(|| slot.clone());
+            SignatureLine {
+                signed_by: signatures
+                    .iter()
+                    .filter(|s| latest.is_some_and(|d| d.sha256 == s.document_sha256))
+                    .map(|s| s.signer_subject.clone())
+                    .collect(),
+                missing: latest.is_none(),
+                name,
+                slot,
+            }
+        })
+        .collect())
+}
+
 /// Renders the task page, with the form's values and errors when a completion was refused.
 async fn render_task(
     state: &AppState,
@@ -315,6 +373,10 @@ async fn render_task(
         }
         None => (Vec::new(), None),
     };
+    let signing = match &dossier {
+        Some(v) => required_signatures(state, row, &instance.definition, v).await?,
+        None => Vec::new(),
+    };
     let names = procedure_names(state).await?;
     let mut response = state.web.render(
         "task.html",
@@ -341,6 +403,9 @@ async fn render_task(
             dossier => dossier_view,
             documents => documents,
             form => form_html,
+            signing => signing,
+            can_sign => workable && user.principal.agency.is_some(),
+            csrf => user.csrf.clone(),
             message => message,
         },
     )?;
@@ -466,7 +531,70 @@ async fn complete(
                 &user,
                 &row,
                 None,
-                Some("Không hoàn thành được công việc: công việc đã được người khác nhận hoặc hồ sơ chưa đủ điều kiện (giấy tờ, chữ ký)."),
+                Some(&format!("Không hoàn thành được công việc: {reason}")),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    slot: String,
+}
+
+/// Signs the latest version of a slot server-side with the user's agency key (the signing
+/// configuration's `[[agency_key]]`), as `POST /dossiers/{code}/documents/{slot}/sign` does.
+async fn sign(
+    State(state): State<AppState>,
+    user: LoggedIn,
+    Path(id): Path<String>,
+    Form(form): Form<SignForm>,
+) -> Result<Response, WebError> {
+    user.check_csrf(&state, &form.csrf)?;
+    let row = visible(&state, &user, &id).await?;
+    let caller = user.caller();
+    caller.require(Action::WorkTasks).map_err(WebError::from)?;
+    if !caller.works_task(&row) {
+        return Err(WebError::forbidden());
+    }
+    let Some(agency) = user.principal.agency.clone() else {
+        return Err(WebError::forbidden());
+    };
+    let dossier = state
+        .engine
+        .dossier_by_instance(row.record.instance)
+        .await?;
+    match state
+        .engine
+        .sign_document(&dossier.dossier.code, &form.slot, &agency, caller.options())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/web/tasks/{}", row.record.id)).into_response()),
+        Err(EngineError::NotFound { .. }) => {
+            render_task(
+                &state,
+                &user,
+                &row,
+                None,
+                Some("Hồ sơ chưa có giấy tờ này để ký."),
+            )
+            .await
+        }
+        Err(
+            EngineError::Rejected(reason)
+            | EngineError::Invalid(reason)
+            | EngineError::Conflict(reason),
+        ) => {
+            render_task(
+                &state,
+                &user,
+                &row,
+                None,
+                Some(&format!("Không ký được: {reason}")),
             )
             .await
         }

@@ -192,7 +192,9 @@ impl Catalog {
                     message: format!("procedure '{}' is listed twice", p.key),
                 });
             }
-            if p.sla_working_days.is_some_and(|d| !(d.is_finite() && d >= 0.0)) {
+            if p.sla_working_days
+                .is_some_and(|d| !(d.is_finite() && d >= 0.0))
+            {
                 return Err(CatalogError::Invalid {
                     file: file.to_owned(),
                     message: format!("procedure '{}': sla_working_days must be >= 0", p.key),
@@ -303,7 +305,11 @@ mod tests {
     fn the_shipped_catalog_reads_and_embeds_every_file_it_names() {
         let catalog = Catalog::shipped().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(catalog.procedures().len(), 7);
-        let keys: Vec<&str> = catalog.procedures().iter().map(|p| p.key.as_str()).collect();
+        let keys: Vec<&str> = catalog
+            .procedures()
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect();
         for key in [
             "dang-ky-khai-sinh",
             "chung-thuc-ban-sao",
@@ -315,7 +321,9 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key} missing from the catalog");
         }
-        let hkd = catalog.procedure("dang-ky-ho-kinh-doanh").map(|p| (p.fee, p.level));
+        let hkd = catalog
+            .procedure("dang-ky-ho-kinh-doanh")
+            .map(|p| (p.fee, p.level));
         assert_eq!(hkd, Some((100_000, Level::Huyen)));
         // Every embedded file is named by a procedure (no stale embedding).
         for (name, _) in SHIPPED_FILES {

@@ -199,7 +199,7 @@ fn tax_code(rng: &mut Rng) -> String {
             .zip(W)
             .map(|(b, w)| u32::from(b - b'0') * w)
             .sum();
-        if sum % 11 != 0 {
+        if !sum.is_multiple_of(11) {
             return format!("{nine}{}", 10 - sum % 11);
         }
     }
@@ -321,11 +321,9 @@ fn story(procedure: &str, path: Path, rng: &mut Rng, p: &Person) -> Vec<Step> {
     use DossierState::*;
     let mut s = Vec::new();
     let returned = json!({"receivedBy": p.name, "returnChannel": "truc-tiep"});
-    if path == Path::Cancelled {
-        if rng.chance(50) {
-            s.push(Step::Cancel("Người nộp rút hồ sơ".into()));
-            return s;
-        }
+    if path == Path::Cancelled && rng.chance(50) {
+        s.push(Step::Cancel("Người nộp rút hồ sơ".into()));
+        return s;
     }
     match procedure {
         "dang-ky-khai-sinh" => {

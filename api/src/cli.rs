@@ -291,7 +291,8 @@ pub enum Cmd {
     /// Verify an exported dossier archive offline (journal hash chain, documents, signatures,
     /// signed checkpoints) against trusted roots; exit status 0 only when everything holds.
     Verify(crate::audit_cli::VerifyArgs),
-    /// Run the birth-registration procedure end to end on a fresh embedded database.
+    /// Run the birth-registration procedure end to end on a fresh embedded database, then
+    /// deploy the whole catalog and fill the database with realistic dossiers and directives.
     Demo {
         /// Keep the demo database here instead of a fresh temporary file.
         #[arg(long)]

@@ -5,6 +5,9 @@
 //! ID is refused by the form), the dossier follows its one-stop lifecycle beside the process,
 //! and the slips of Circular 01/2018 are written as HTML files next to the database. Half-way it
 //! closes the database and opens it again to show that nothing lives only in memory.
+//!
+//! Then it deploys the whole procedure catalog and fills the database with realistic dossiers
+//! and directives in every state (`crate::demo_data`), printing a summary table.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,17 +42,27 @@ const FORMS: [(&str, &str); 3] = [
 ];
 /// UBND xã Phú Thượng in the shipped agency directory.
 const AGENCY: &str = "000.00.02.H22";
+/// UBND phường Phú Hội: certified copies (chứng thực bản sao) in the demo data.
+const WARD: &str = "000.00.01.H22";
 
 async fn open(
     url: &str,
     documents: &std::path::Path,
     signing: Option<&std::path::Path>,
 ) -> Result<Engine<SqliteStore>> {
+    open_with_clock(url, documents, signing, Arc::new(SystemClock)).await
+}
+
+async fn open_with_clock(
+    url: &str,
+    documents: &std::path::Path,
+    signing: Option<&std::path::Path>,
+    clock: Arc<dyn motcua_engine::Clock>,
+) -> Result<Engine<SqliteStore>> {
     let store = SqliteStore::open(&SqliteConfig::new(url))
         .await
         .with_context(|| format!("cannot open {url}"))?;
-    let engine = Engine::new(store, Arc::new(SystemClock))
-        .with_blobs(Arc::new(FolderBlobStore::new(documents)));
+    let engine = Engine::new(store, clock).with_blobs(Arc::new(FolderBlobStore::new(documents)));
     Ok(match signing {
         None => engine,
         Some(path) => engine.with_signatures(crate::signing_config::load(path)?),
@@ -499,6 +512,16 @@ pub async fn run(
         say!("{t}");
     }
     audit(&engine, &code, &path, &signing, demo_root.as_deref()).await?;
+
+    // The catalog and its data, played on a clock set back a few weeks.
+    let now = engine.now();
+    engine.store().close().await;
+    drop(engine);
+    let clock = motcua_engine::ManualClock::new(now);
+    let engine = open_with_clock(&url, &documents, Some(&signing), Arc::new(clock.clone())).await?;
+    let created = crate::demo_data::fill(&engine, &clock, now).await?;
+    let catalog = motcua_engine::catalog::Catalog::shipped()?;
+    crate::demo_data::print_summary(&created, &catalog);
     say!("\nXem lại: motcua --database {url} history {id}");
     say!(
         "         motcua --database {url} --documents {} dossier show {code}",
@@ -527,6 +550,11 @@ fn write_demo_pki(dir: &std::path::Path) -> Result<PathBuf> {
         "UBND xã Phú Thượng",
         validity,
     )?;
+    let ward = ca.issue(
+        "Bộ phận một cửa UBND phường Phú Hội",
+        "UBND phường Phú Hội",
+        validity,
+    )?;
     let engine = ca.issue("motcua — khóa hệ thống (demo)", "motcua demo", validity)?;
     let password = uuid::Uuid::new_v4().simple().to_string();
     let write = |name: &str, bytes: &[u8]| -> Result<()> {
@@ -535,6 +563,7 @@ fn write_demo_pki(dir: &std::path::Path) -> Result<PathBuf> {
     };
     write("root.pem", &ca.root_pem()?)?;
     write("counter.p12", &to_pkcs12(&counter, &password)?)?;
+    write("ward.p12", &to_pkcs12(&ward, &password)?)?;
     write("engine.p12", &to_pkcs12(&engine, &password)?)?;
     write("password", password.as_bytes())?;
     write(
@@ -544,6 +573,8 @@ fn write_demo_pki(dir: &std::path::Path) -> Result<PathBuf> {
              trust = [\"root.pem\"]\n\n\
              [engine_key]\npkcs12 = \"engine.p12\"\npassword_file = \"password\"\n\n\
              [[agency_key]]\nagency = \"{AGENCY}\"\npkcs12 = \"counter.p12\"\n\
+             password_file = \"password\"\n\n\
+             [[agency_key]]\nagency = \"{WARD}\"\npkcs12 = \"ward.p12\"\n\
              password_file = \"password\"\n"
         )
         .as_bytes(),

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod cli;
 pub mod commands;
 pub mod demo;
+pub mod demo_data;
 pub mod directive_cli;
 pub mod dossier_cli;
 pub mod exchange_delivery;

@@ -153,7 +153,21 @@ fn demo_runs_the_birth_registration_with_a_supplement_loop() {
 
     // The kept database is an ordinary motcua database.
     let url = format!("sqlite://{}", db.display());
-    let args = ["--database", &url, "--json", "tasks", "--all"];
+    let instance = stdout
+        .split("mã quy trình (instance): ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the demo prints its instance")
+        .to_owned();
+    let args = [
+        "--database",
+        &url,
+        "--json",
+        "tasks",
+        "--all",
+        "--instance",
+        &instance,
+    ];
     let tasks: Value = serde_json::from_str(&expect_ok(
         &args,
         command(dir.path()).args(args).output().unwrap(),
@@ -183,6 +197,93 @@ fn demo_runs_the_birth_registration_with_a_supplement_loop() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("exists already"), "{stderr}");
+}
+
+#[test]
+fn demo_fills_the_database_with_dossiers_in_every_state_and_directives() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("demo.db");
+    let args = ["demo", "--keep", db.to_str().unwrap()];
+    let started = std::time::Instant::now();
+    let stdout = expect_ok(&args, command(dir.path()).args(args).output().unwrap());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the demo should take seconds"
+    );
+    let count = |label: &str| -> u64 {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("│ {label} ")))
+            .unwrap_or_else(|| panic!("no row «{label}» in:\n{stdout}"));
+        line.split('┆')
+            .nth(1)
+            .and_then(|c| c.trim().trim_end_matches('│').trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in «{line}»"))
+    };
+    let mut total = 0;
+    for state in [
+        "Đã tiếp nhận",
+        "Đang xử lý",
+        "Yêu cầu bổ sung",
+        "Đã bổ sung",
+        "Đã chuyển xử lý",
+        "Đã xử lý xong",
+        "Đã trả kết quả",
+        "Từ chối",
+        "Đã hủy",
+    ] {
+        let n = count(state);
+        assert!(n > 0, "no dossier in state «{state}»:\n{stdout}");
+        total += n;
+    }
+    assert!((60..=130).contains(&total), "{total} dossiers");
+    for procedure in [
+        "Chứng thực bản sao từ bản chính",
+        "Đăng ký thành lập hộ kinh doanh",
+        "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+        "Đăng ký biến động: chuyển nhượng quyền sử dụng đất",
+        "Phản ánh hiện trường",
+    ] {
+        assert!(count(procedure) > 0, "no dossier of «{procedure}»");
+    }
+    for status in [
+        "Đang thực hiện",
+        "Quá hạn",
+        "Hoàn thành đúng hạn",
+        "Hoàn thành quá hạn",
+    ] {
+        assert!(count(status) > 0, "no directive task «{status}»:\n{stdout}");
+    }
+    let overdue: u64 = stdout
+        .split("hồ sơ, trong đó ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("the summary names the overdue dossiers");
+    assert!(overdue > 0, "some dossiers are overdue");
+    // Every dossier's and assignment's instance was verified against its journal's replay.
+    let verified: u64 = stdout
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("✔ ")
+                .and_then(|r| r.split_once(" quy trình (hồ sơ"))
+        })
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .expect("the demo reports the verified instances");
+    assert!(verified > total, "{verified} verified for {total} dossiers");
+
+    // The data is deterministic: a second run creates the same counts.
+    let db2 = dir.path().join("demo2.db");
+    let args = ["demo", "--keep", db2.to_str().unwrap()];
+    let again = expect_ok(&args, command(dir.path()).args(args).output().unwrap());
+    let summary = |s: &str| {
+        s.split("11. Dữ liệu mẫu")
+            .nth(1)
+            .and_then(|r| r.split("\nXem").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(summary(&stdout), summary(&again));
 }
 
 // ---- 2. a whole procedure, one process per step ------------------------------------------------

@@ -10,6 +10,7 @@
 pub mod agency;
 pub mod audit;
 pub mod calendar;
+pub mod catalog;
 pub mod chain;
 pub mod checkpoint;
 pub mod clock;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use base64::Engine as _;
+use common::api::{array, b64, text, Api};
 use common::Server;
 use motcua_tests::{on_both_databases, Backend, TestDb};
 use reqwest::{Method, StatusCode};
@@ -32,112 +32,6 @@ const EXAMINATION_FORM: &str = include_str!(concat!(
 
 const AGENCY: &str = "000.00.01.H22";
 const CITIZEN: &str = "046090001234";
-
-/// One answer: status, headers we check, and the raw body.
-#[derive(Debug)]
-struct Answer {
-    status: StatusCode,
-    content_type: String,
-    etag: Option<String>,
-    bytes: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.bytes).into_owned()))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.bytes).into_owned()
-    }
-
-    /// Asserts the status; returns the JSON body.
-    fn expect(&self, status: StatusCode) -> Value {
-        assert_eq!(self.status, status, "unexpected answer: {}", self.text());
-        self.json()
-    }
-
-    /// Asserts an RFC 9457 problem with this status and code; returns the body.
-    fn problem(&self, status: StatusCode, code: &str) -> Value {
-        let body = self.expect(status);
-        assert_eq!(self.content_type, "application/problem+json", "{body}");
-        assert_eq!(body["code"], code, "{body}");
-        assert_eq!(body["status"], status.as_u16(), "{body}");
-        assert!(body["detail"].is_string(), "{body}");
-        body
-    }
-}
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    /// A bearer token; without one the `X-Motcua-User` header names the actor.
-    token: Option<String>,
-}
-
-impl Api {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        request = match &self.token {
-            Some(token) => request.bearer_auth(token),
-            None => request.header("X-Motcua-User", "can-bo-lan"),
-        };
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("the server answers");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header("content-type").unwrap_or_default();
-        let etag = header("etag");
-        let status = response.status();
-        let bytes = response.bytes().await.expect("a body").to_vec();
-        Answer {
-            status,
-            content_type,
-            etag,
-            bytes,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.send(Method::GET, path, None, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Answer {
-        self.send(Method::POST, path, None, Some(body)).await
-    }
-}
-
-fn text<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no string field '{field}' in {v}"))
-}
-
-fn array(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 fn form_data() -> Value {
     json!({

@@ -5,6 +5,8 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
+pub mod api;
+
 pub mod web;
 
 use std::fs::File;

@@ -522,12 +522,48 @@ pub async fn run(
     let created = crate::demo_data::fill(&engine, &clock, now).await?;
     let catalog = motcua_engine::catalog::Catalog::shipped()?;
     crate::demo_data::print_summary(&created, &catalog);
+    let users = write_demo_users(&path)?;
+    say!(
+        "\n🌐 Giao diện web: motcua --database {url} --documents {} --signing {} serve --web-users {}",
+        documents.display(),
+        signing.display(),
+        users.display()
+    );
+    say!(
+        "   rồi mở http://127.0.0.1:8080/web/login — tài khoản (mật khẩu «{DEMO_PASSWORD}»): lan \
+         (một cửa, xã Phú Thượng), binh (tư pháp - hộ tịch), lanh-dao (lãnh đạo xã), quan-tri \
+         (quản trị: mọi hàng đợi, IOC); tra cứu công khai: /tra-cuu?ma={code}"
+    );
     say!("\nXem lại: motcua --database {url} history {id}");
     say!(
         "         motcua --database {url} --documents {} dossier show {code}",
         documents.display()
     );
     Ok(())
+}
+
+/// The demo accounts' password (printed; never for a real deployment).
+const DEMO_PASSWORD: &str = "motcua-demo";
+
+/// The web front's demo accounts next to the database (`<db>.users.toml`): the birth
+/// registration's three groups in UBND xã Phú Thượng and an administrator.
+fn write_demo_users(db: &std::path::Path) -> Result<PathBuf> {
+    let hash = crate::web::session::hash_password(DEMO_PASSWORD, 10_000)?;
+    let agency = "000.00.02.H22";
+    let mut text = String::from("# Demo accounts of `motcua demo` (never for real use).\n");
+    for (id, name, role, groups) in [
+        ("lan", "Trần Thị Lan", "servant", "\"mot-cua\""),
+        ("binh", "Lê Văn Bình", "servant", "\"tu-phap-ho-tich\""),
+        ("lanh-dao", "Hồ Thị Dung", "leader", "\"lanh-dao\""),
+        ("quan-tri", "Quản trị hệ thống", "admin", ""),
+    ] {
+        text.push_str(&format!(
+            "\n[[user]]\nid = \"{id}\"\nname = \"{name}\"\nrole = \"{role}\"\nagency = \"{agency}\"\ngroups = [{groups}]\npassword_hash = \"{hash}\"\n"
+        ));
+    }
+    let path = db.with_extension("users.toml");
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 /// A local demonstration PKI next to the database (root, the counter's key, the engine's key)

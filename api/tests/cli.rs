@@ -279,11 +279,17 @@ fn demo_fills_the_database_with_dossiers_in_every_state_and_directives() {
     let summary = |s: &str| {
         s.split("11. Dữ liệu mẫu")
             .nth(1)
-            .and_then(|r| r.split("\nXem").next())
+            .and_then(|r| r.split("\n🌐").next())
             .unwrap_or_default()
             .to_owned()
     };
     assert_eq!(summary(&stdout), summary(&again));
+    // The web front's demo accounts are written next to the database, and their command printed.
+    let users = std::fs::read_to_string(dir.path().join("demo2.users.toml")).unwrap();
+    for id in ["lan", "binh", "lanh-dao", "quan-tri"] {
+        assert!(users.contains(&format!("id = \"{id}\"")), "{users}");
+    }
+    assert!(again.contains("serve --web-users"), "{again}");
 }
 
 // ---- 2. a whole procedure, one process per step ------------------------------------------------

@@ -69,7 +69,29 @@ async fn dashboard(State(state): State<AppState>, user: LoggedIn) -> Result<Resp
     for d in state.engine.definitions().await? {
         names.insert(d.key.clone(), d.name.unwrap_or(d.key));
     }
-    let agency = |r: &StatsRow| r.agency.clone().unwrap_or_else(|| "(không rõ)".into());
+    let directory = state.engine.agencies();
+    let agency_name = |code: &str| {
+        directory
+            .get(code)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| code.to_owned())
+    };
+    let agency = |r: &StatsRow| match &r.agency {
+        Some(code) => agency_name(code),
+        None => "(không rõ)".into(),
+    };
+    // Directive assignments run as instances too; they have their own chart below.
+    let dossier_rows = |rows: &[StatsRow]| -> Vec<StatsRow> {
+        rows.iter()
+            .filter(|r| {
+                r.definition_key.as_deref() != Some(motcua_engine::directive::PROCESS_KEY)
+                    && r.agency.is_some()
+            })
+            .cloned()
+            .collect()
+    };
+    let by_agency = dossier_rows(&stats.agencies);
+    let by_procedure = dossier_rows(&stats.rows);
     let procedure = |r: &StatsRow| {
         let key = r.definition_key.clone().unwrap_or_default();
         names.get(&key).cloned().unwrap_or(key)
@@ -77,8 +99,7 @@ async fn dashboard(State(state): State<AppState>, user: LoggedIn) -> Result<Resp
     let max_overdue = |rows: &[StatsRow]| rows.iter().map(|r| r.overdue).max().unwrap_or(0).max(1);
     let agency_rate = bar_chart(
         "Tỷ lệ giải quyết đúng hạn theo cơ quan",
-        &stats
-            .agencies
+        &by_agency
             .iter()
             .map(|r| rate_bar(agency(r), r))
             .collect::<Vec<_>>(),
@@ -86,30 +107,27 @@ async fn dashboard(State(state): State<AppState>, user: LoggedIn) -> Result<Resp
     );
     let agency_overdue = bar_chart(
         "Hồ sơ quá hạn theo cơ quan",
-        &stats
-            .agencies
+        &by_agency
             .iter()
             .map(|r| overdue_bar(agency(r), r))
             .collect::<Vec<_>>(),
-        max_overdue(&stats.agencies) as f64,
+        max_overdue(&by_agency) as f64,
     );
     let procedure_rate = bar_chart(
         "Tỷ lệ giải quyết đúng hạn theo thủ tục",
-        &stats
-            .rows
+        &by_procedure
             .iter()
-            .map(|r| rate_bar(format!("{} · {}", procedure(r), agency(r)), r))
+            .map(|r| rate_bar(procedure(r), r))
             .collect::<Vec<_>>(),
         100.0,
     );
     let procedure_overdue = bar_chart(
         "Hồ sơ quá hạn theo thủ tục",
-        &stats
-            .rows
+        &by_procedure
             .iter()
-            .map(|r| overdue_bar(format!("{} · {}", procedure(r), agency(r)), r))
+            .map(|r| overdue_bar(procedure(r), r))
             .collect::<Vec<_>>(),
-        max_overdue(&stats.rows) as f64,
+        max_overdue(&by_procedure) as f64,
     );
     let directives = state
         .engine
@@ -121,7 +139,7 @@ async fn dashboard(State(state): State<AppState>, user: LoggedIn) -> Result<Resp
         .map(|(agency, c)| {
             let rate = c.on_time_rate();
             Bar {
-                label: agency.clone(),
+                label: agency_name(agency),
                 value: rate.unwrap_or(0.0) * 100.0,
                 text: format!(
                     "{} · {} quá hạn",

@@ -891,6 +891,37 @@ impl<S: Store> Engine<S> {
         }
     }
 
+    /// A dossier handed to another agency by a whole-dossier transfer (not returned) is worked
+    /// there: the tasks its later steps create go to the holder's queue, not to the agency the
+    /// model names. Only the projection changes (a `task_created` event names no agency), so
+    /// replay is unaffected. One indexed lookup for commits that create tasks.
+    async fn route_to_holder(&self, transition: &mut Transition) -> Result<(), EngineError> {
+        if !transition
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::TaskCreated(_)))
+        {
+            return Ok(());
+        }
+        let Some(dossier) = self.store.dossier_by_instance(transition.state.id).await? else {
+            return Ok(());
+        };
+        let transfers = self.store.dossier_transfers(&dossier.code).await?;
+        if transfers.is_empty() {
+            return Ok(());
+        }
+        let scope = crate::dossier::transfer::DossierScope::of(&dossier.agency, &transfers);
+        if scope.holder == scope.owner {
+            return Ok(());
+        }
+        for effect in &mut transition.effects {
+            if let Effect::TaskCreated(task) = effect {
+                task.agency = Some(scope.holder.clone());
+            }
+        }
+        Ok(())
+    }
+
     /// The first answer to this idempotency key, if the command was already done.
     pub(crate) async fn replay_answer(
         &self,
@@ -916,11 +947,12 @@ impl<S: Store> Engine<S> {
     pub(crate) async fn commit(
         &self,
         expected_version: Option<i64>,
-        transition: Transition,
+        mut transition: Transition,
         options: &CommandOptions,
         print: &Option<Value>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EngineError> {
+        self.route_to_holder(&mut transition).await?;
         let outcome = Outcome {
             instance: transition.state.id,
             status: transition.state.status,

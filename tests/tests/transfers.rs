@@ -206,10 +206,15 @@ async fn whole_dossier_transfer_then_accept(backend: Backend) {
         .return_transfer(&t.id, "x".into(), CommandOptions::default())
         .await;
     assert!(matches!(back, Err(EngineError::Conflict(_))), "{back:?}");
-    // The receiver works it: the task completes in the city's queue.
+    // The receiver works it: the task completes in the city's queue, and the next step's task
+    // is created in the city's queue too (the city holds the dossier), not the commune's.
     e.complete(task, Map::new(), CommandOptions::by("chuyen-vien-tp"))
         .await
         .unwrap();
+    let next = open_task(e, view.dossier.instance).await;
+    assert_ne!(next, task);
+    assert!(queue(e, CITY).await.contains(&next));
+    assert!(!queue(e, COMMUNE).await.contains(&next));
     // The receiver moves the dossier on (transferred → processing is in the table).
     e.transition_dossier(
         &code,

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::api::{array, b64, text, Api};
+use common::api::{array, b64, form_data, text, token, Api, CITIZEN};
 use common::Server;
 use motcua_tests::{on_both_databases, Backend, TestDb};
 use reqwest::{Method, StatusCode};
@@ -31,21 +31,6 @@ const EXAMINATION_FORM: &str = include_str!(concat!(
 ));
 
 const AGENCY: &str = "000.00.01.H22";
-const CITIZEN: &str = "046090001234";
-
-fn form_data() -> Value {
-    json!({
-        "applicantName": "Nguyễn Văn An",
-        "applicantId": CITIZEN,
-        "applicantPhone": "0912 345 678",
-        "relationship": "cha",
-        "childName": "Nguyễn Thị Bình",
-        "childBirthDate": "2026-11-20",
-        "childGender": "nu",
-        "birthPlace": "Bệnh viện Trung ương Huế",
-        "parentsMarried": false,
-    })
-}
 
 fn applicant() -> Value {
     json!({
@@ -412,23 +397,6 @@ async fn dossier_over_http(backend: Backend) {
 
     let status = server.terminate().await;
     assert!(status.success(), "motcua serve exits cleanly: {status:?}");
-}
-
-/// A token signed with `secret` for `role` in `agency`, valid for an hour.
-fn token(secret: &str, user: &str, role: &str, agency: Option<&str>) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs()
-        + 3600;
-    let claims =
-        json!({ "sub": user, "role": role, "agency": agency, "groups": ["mot-cua"], "exp": exp });
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("signed")
 }
 
 /// With tokens on, a servant of another agency gets exactly the answer for an unknown code on

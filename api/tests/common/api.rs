@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// One answer: status, headers we check, and the raw body.
 #[derive(Debug)]
@@ -110,4 +110,39 @@ pub fn array(v: &Value) -> &Vec<Value> {
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The applicant of the birth-registration dossiers the tests submit.
+pub const CITIZEN: &str = "046090001234";
+
+/// The birth registration's start form, filled in validly for [`CITIZEN`].
+pub fn form_data() -> Value {
+    json!({
+        "applicantName": "Nguyễn Văn An",
+        "applicantId": CITIZEN,
+        "applicantPhone": "0912 345 678",
+        "relationship": "cha",
+        "childName": "Nguyễn Thị Bình",
+        "childBirthDate": "2026-11-20",
+        "childGender": "nu",
+        "birthPlace": "Bệnh viện Trung ương Huế",
+        "parentsMarried": false,
+    })
+}
+
+/// A token signed with `secret` for `role` in `agency`, valid for an hour.
+pub fn token(secret: &str, user: &str, role: &str, agency: Option<&str>) -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        + 3600;
+    let claims =
+        json!({ "sub": user, "role": role, "agency": agency, "groups": ["mot-cua"], "exp": exp });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("signed")
 }

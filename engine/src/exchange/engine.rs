@@ -162,7 +162,8 @@ impl<S: Store> Engine<S> {
                     row.state.label()
                 )));
             }
-            let latest = self.dossier(code).await?.documents;
+            let latest =
+                crate::dossier::engine::latest_versions(self.store.dossier_documents(code).await?);
             let slots: Vec<(String, String, String, String)> = latest
                 .into_iter()
                 .map(|d| (d.slot, d.name, d.media_type, d.sha256))
@@ -529,12 +530,8 @@ impl<S: Store> Engine<S> {
         message: &str,
         code: String,
     ) -> Result<ExchangeAck, EngineError> {
-        let options = CommandOptions {
-            actor: None,
-            idempotency_key: None,
-        };
         match self
-            .commit_dossier_events(instance, events, effects, &options, &None)
+            .commit_dossier_events(instance, events, effects, &CommandOptions::default(), &None)
             .await
         {
             Ok(_) => Ok(ExchangeAck {
